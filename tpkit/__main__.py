@@ -1,0 +1,5 @@
+"""``python -m tpkit`` runs the command line."""
+
+from tpkit.cli import main
+
+main()

@@ -1,0 +1,263 @@
+"""Reading entry files: bytes -> UTF-8 text -> JSON data, with positions for messages.
+
+Valid files take the fast path (the C JSON parser). Positions are worked out only
+when a problem needs one: ``LoadedFile.locate`` scans the text once, lazily, and
+maps every JSON pointer to the line and column where its value (or member name)
+starts. Load failures become ``LoadError`` carrying a ready ``Issue``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tpkit.issues import Issue, pointer_from
+
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+DEFAULT_MAX_DEPTH = 64
+
+
+class LoadError(Exception):
+    def __init__(self, issue: Issue):
+        super().__init__(issue.message)
+        self.issue = issue
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise _DuplicateKey()
+    return result
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed in JSON")
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
+
+
+@dataclass
+class LoadedFile:
+    path: Path
+    display: str  # the path as the user should read it
+    text: str
+    data: Any
+    _positions: dict[str, tuple[int, int]] | None = field(default=None, repr=False)
+
+    def locate(self, pointer: str) -> tuple[int, int]:
+        """Line and column (1-based) of the value at a pointer, or of its nearest existing parent."""
+        if self._positions is None:
+            self._positions, _ = scan_positions(self.text)
+        while True:
+            if pointer in self._positions:
+                return self._positions[pointer]
+            if not pointer:
+                return (1, 1)
+            pointer = pointer[: pointer.rfind("/")]
+
+    def issue(self, code: str, severity: str, message: str, pointer: str = "") -> Issue:
+        line, column = self.locate(pointer)
+        return Issue(self.display, line, column, code, severity, message, pointer)
+
+
+def load_file(path: Path, display: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
+              max_depth: int = DEFAULT_MAX_DEPTH) -> LoadedFile:
+    """Read and parse one entry file; raise LoadError with a located Issue on any failure."""
+    display = display if display is not None else str(path)
+
+    def fail(code: str, message: str, line: int = 1, column: int = 1) -> LoadError:
+        return LoadError(Issue(display, line, column, code, "error", message))
+
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > max_bytes:
+                # Answered from the size alone: a hostile file is never read into memory.
+                raise fail("TP006", f"file is {size:,} bytes, over the {max_bytes:,}-byte limit; split it or raise the limit")
+            raw = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise fail("TP001", f"cannot read file: {exc.strerror or exc}") from None
+    if len(raw) > max_bytes:
+        raise fail("TP006", f"file is over the {max_bytes:,}-byte limit; split it or raise the limit")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise fail("TP002", "file starts with a byte order mark (BOM); save it as UTF-8 without BOM")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, column = _line_column_of_bytes(raw, exc.start)
+        raise fail("TP002", f"invalid UTF-8 byte 0x{raw[exc.start]:02x}; save the file as UTF-8", line, column) from None
+    if not text.strip():
+        raise fail("TP003", "file is empty; an entry is one JSON object")
+    try:
+        data = _DECODER.decode(text)
+    except _DuplicateKey:
+        _, duplicate = scan_positions(text)
+        pointer, key, line, column = duplicate or ("", "?", 1, 1)
+        raise LoadError(Issue(display, line, column, "TP004", "error",
+                              f"duplicate key \"{key}\"; remove or rename one of them", pointer)) from None
+    except json.JSONDecodeError as exc:
+        raise fail("TP003", f"not valid JSON: {_explain_syntax(exc)}", exc.lineno, exc.colno) from None
+    except RecursionError:
+        raise fail("TP007", f"JSON nested too deeply (more than {max_depth} levels)") from None
+    except ValueError as exc:  # NaN / Infinity
+        raise fail("TP003", f"not valid JSON: {exc}") from None
+    loaded = LoadedFile(path, display, text, data)
+    if not isinstance(data, dict):
+        kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(type(data), "a number")
+        raise LoadError(loaded.issue("TP005", "error", f"the file holds {kind}; an entry must be one JSON object {{...}}"))
+    if _depth_exceeds(data, max_depth):
+        raise LoadError(loaded.issue("TP007", "error", f"JSON nested more than {max_depth} levels deep"))
+    return loaded
+
+
+def _depth_exceeds(data: Any, limit: int) -> bool:
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(value, dict):
+            stack.extend((child, depth + 1) for child in value.values() if isinstance(child, (dict, list)))
+        elif isinstance(value, list):
+            stack.extend((child, depth + 1) for child in value if isinstance(child, (dict, list)))
+    return False
+
+
+def _line_column_of_bytes(raw: bytes, offset: int) -> tuple[int, int]:
+    line = raw.count(b"\n", 0, offset) + 1
+    start = raw.rfind(b"\n", 0, offset) + 1
+    column = len(raw[start:offset].decode("utf-8", errors="replace")) + 1
+    return line, column
+
+
+def _explain_syntax(exc: json.JSONDecodeError) -> str:
+    doc, pos = exc.doc, exc.pos
+    before = doc[:pos].rstrip()
+    if exc.msg.startswith("Expecting property name") and before.endswith(","):
+        return "trailing comma before '}'; remove it"
+    if exc.msg.startswith("Expecting value") and before.endswith(",") and doc[pos:pos + 1] == "]":
+        return "trailing comma before ']'; remove it"
+    if exc.msg.startswith("Invalid control character"):
+        return "control character inside a string; remove it or write it as an escape such as \\n"
+    if exc.msg.startswith("Extra data"):
+        return "more content after the JSON object; an entry file holds exactly one object"
+    return exc.msg[0].lower() + exc.msg[1:]
+
+
+# --- the position scanner -------------------------------------------------------
+
+_WS = re.compile(r"[ \t\n\r]*")
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_SCALAR = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?|true|false|null")
+
+
+def scan_positions(text: str) -> tuple[dict[str, tuple[int, int]], tuple[str, str, int, int] | None]:
+    """Map each JSON pointer to (line, column) of its member name or array item.
+
+    Also returns the first duplicate key found, as (pointer, key, line, column).
+    Iterative, so that depth is no danger; stops quietly at the first syntax error
+    (callers reach here only for text the JSON parser has accepted, or to place a duplicate).
+    """
+    line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+
+    def where(offset: int) -> tuple[int, int]:
+        index = bisect_right(line_starts, offset) - 1
+        return index + 1, offset - line_starts[index] + 1
+
+    positions: dict[str, tuple[int, int]] = {}
+    duplicate = None
+    # Each frame: [kind, pointer, keys seen or next index]
+    stack: list[list] = []
+    pos = _WS.match(text, 0).end()
+    pending_pointer = ""
+    positions[""] = where(pos)
+    try:
+        while True:
+            pos = _WS.match(text, pos).end()
+            # Read a value at pos for pending_pointer.
+            char = text[pos]
+            if char == "{":
+                pos = _WS.match(text, pos + 1).end()
+                if text[pos] == "}":
+                    pos += 1
+                else:
+                    stack.append(["object", pending_pointer, set()])
+                    pending_pointer, pos = _member_name(text, pos, stack[-1], positions, where)
+                    if pending_pointer is None:
+                        return positions, duplicate
+                    if isinstance(pending_pointer, tuple):
+                        duplicate = duplicate or pending_pointer[1]
+                        pending_pointer = pending_pointer[0]
+                    continue
+            elif char == "[":
+                pos = _WS.match(text, pos + 1).end()
+                if text[pos] == "]":
+                    pos += 1
+                else:
+                    stack.append(["array", pending_pointer, 0])
+                    pending_pointer = f"{pending_pointer}/0"
+                    positions[pending_pointer] = where(pos)
+                    continue
+            elif char == '"':
+                pos = _STRING.match(text, pos).end()
+            else:
+                match = _SCALAR.match(text, pos)
+                if not match:
+                    return positions, duplicate
+                pos = match.end()
+            # After a value: close containers or move to the next member/item.
+            while True:
+                if not stack:
+                    return positions, duplicate
+                pos = _WS.match(text, pos).end()
+                frame = stack[-1]
+                char = text[pos]
+                if char == ",":
+                    pos = _WS.match(text, pos + 1).end()
+                    if frame[0] == "array":
+                        frame[2] += 1
+                        pending_pointer = f"{frame[1]}/{frame[2]}"
+                        positions[pending_pointer] = where(pos)
+                    else:
+                        pending_pointer, pos = _member_name(text, pos, frame, positions, where)
+                        if pending_pointer is None:
+                            return positions, duplicate
+                        if isinstance(pending_pointer, tuple):
+                            duplicate = duplicate or pending_pointer[1]
+                            pending_pointer = pending_pointer[0]
+                    break
+                if char in "}]":
+                    stack.pop()
+                    pos += 1
+                    continue
+                return positions, duplicate
+    except IndexError:
+        return positions, duplicate
+
+
+def _member_name(text, pos, frame, positions, where):
+    match = _STRING.match(text, pos)
+    if not match:
+        return None, pos
+    key = json.loads(match.group(0))
+    pointer = frame[1] + pointer_from([key])
+    line_column = where(pos)
+    pos = _WS.match(text, match.end()).end()
+    if text[pos:pos + 1] != ":":
+        return None, pos
+    pos += 1
+    if key in frame[2]:
+        return (pointer, (pointer, key, *line_column)), pos
+    frame[2].add(key)
+    positions[pointer] = line_column
+    return pointer, pos

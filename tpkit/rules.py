@@ -1,0 +1,350 @@
+"""The rule catalogue and the semantic checks the schema alone cannot state.
+
+Every problem tpkit reports has a stable code listed here, with a severity, a
+one-line summary and a longer explanation (``tpkit rules CODE``). Codes:
+TP0xx reading the file, TP1xx the JSON Schema, TP2xx rules of one entry and of
+the collection. Codes are never reused or renumbered.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+from tpkit import marks
+from tpkit.fonts import undrawable
+from tpkit.vocabulary import spinal_order
+
+if TYPE_CHECKING:
+    from tpkit.models import Entry
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    severity: str
+    summary: str
+    explanation: str
+
+
+_RULES = [
+    Rule("TP001", "error", "the file cannot be read",
+         "tpkit could not open or read the file (missing permission, a broken link, or an I/O error). "
+         "Check that the file exists and is readable."),
+    Rule("TP002", "error", "the file is not UTF-8 without a byte order mark",
+         "Entries are UTF-8 without a BOM. Re-save the file as \"UTF-8\" (not \"UTF-8 with BOM\" or a legacy code page)."),
+    Rule("TP003", "error", "the file is not valid JSON",
+         "The file must hold one JSON object. Common causes: a trailing comma, a missing comma or quote, "
+         "a raw line break inside a string, or comments (JSON has none)."),
+    Rule("TP004", "error", "a key appears twice in one object",
+         "JSON parsers silently keep only one of two equal keys, so a duplicate hides content. Remove or rename one."),
+    Rule("TP005", "error", "the file is not a JSON object",
+         "An entry file holds exactly one JSON object { ... }, not an array, string, number or null."),
+    Rule("TP006", "error", "the file is over the size limit",
+         "Files over the limit (default 5 MB, set `size_limit` in tpkit.toml or --max-bytes) are refused "
+         "without being read, to protect CI from runaway or hostile files."),
+    Rule("TP007", "error", "the JSON is nested too deeply",
+         "An entry is at most a few levels deep; deeper nesting (default limit 64) is refused to protect the tools."),
+    Rule("TP101", "error", "a required property is missing",
+         "Every section of the content model is required except `$schema`, `authors`, `license` and "
+         "`trigger_points`. Citations need `author` or `editor`, plus `publisher` (book, chapter), "
+         "`container-title` (chapter, article-journal) or `URL` and `accessed` (webpage)."),
+    Rule("TP102", "error", "a property is not part of the content model",
+         "Unknown properties are errors so that typos never pass silently. Check the spelling against "
+         "schemas/muscle-entry.schema.json; your editor shows the allowed names if the entry names the schema in `$schema`."),
+    Rule("TP103", "error", "a value has the wrong type",
+         "Texts are strings, lists are JSON arrays, sections such as `referral_pattern` are objects, "
+         "CSL dates hold whole numbers."),
+    Rule("TP104", "error", "a value is not in its vocabulary",
+         "`status`: draft, review, published. `region`: head-neck, shoulder-arm, forearm-hand, trunk, hip-pelvis, "
+         "thigh-knee, leg-foot. Body regions, segments (C1–C8, T1–T12, L1–L5, S1–S5, Co1, CN I–CN XII, CN V1–CN V3), "
+         "corrective action categories and citation types are listed in the content model and the schema."),
+    Rule("TP105", "error", "a text is empty, padded with white space, or holds a control character",
+         "Every text is non-empty, has no leading or trailing white space and no control characters "
+         "(tabs, line breaks, NUL). Each text is one paragraph."),
+    Rule("TP106", "error", "a value does not have the required form",
+         "Ids and citation keys are slugs (lower-case letters, digits, single hyphens, at most 64 characters); "
+         "`schema_version` is \"1.0\"; `updated` is a real date YYYY-MM-DD; URLs start with http(s)://; "
+         "DOIs start with 10.; `license` is an SPDX identifier."),
+    Rule("TP107", "error", "a list has too few or too many items",
+         "Most sections need at least one item; a CSL date has one date of one to three numbers."),
+    Rule("TP108", "error", "a value is too long or out of range",
+         "Ids are at most 64 characters; CSL years are four digits, months 1–12, days 1–31; "
+         "editions, volumes and issues given as numbers are at least 1."),
+    Rule("TP109", "error", "a value breaks another schema constraint",
+         "The value does not satisfy the JSON Schema; the message quotes the validator."),
+    Rule("TP120", "error", "the typed model rejects a value the schema accepts",
+         "The JSON Schema and tpkit's models disagree about this document. This is a bug in tpkit: please report it "
+         "with the file."),
+    Rule("TP201", "error", "the id differs from the file name",
+         "An entry's `id` equals its file name without `.json`, so links between entries and export paths agree. "
+         "Rename the file or change the id."),
+    Rule("TP202", "error", "two entries share an id",
+         "Ids are unique across the collection; exports and links would collide."),
+    Rule("TP203", "error", "a citation mark names a key that `citations` does not hold",
+         "Every [@key] must match the `id` of an item in the entry's `citations`. Fix the key or add the source."),
+    Rule("TP204", "error", "a citation mark cannot be read",
+         "Citation marks are written [@key], [@key, p. 231] or [@a; @b]; keys are slugs. Anything else in [@...] "
+         "would print raw, so it is refused."),
+    Rule("TP205", "error", "spinal segments are out of order or have a gap",
+         "Write roots one per item, head to tail, without gaps: L4–S1 is [\"L4\", \"L5\", \"S1\"]. Cranial nerves "
+         "may stand before them."),
+    Rule("TP206", "error", "a referral zone region is repeated",
+         "Each body region appears once among the zones; merge the notes or pick the extent that fits."),
+    Rule("TP207", "error", "the referral pattern has no essential zone",
+         "At least one zone is `essential`: where nearly every patient feels the referred pain."),
+    Rule("TP208", "error", "the same item appears twice in one list",
+         "Items of one list are distinct: indications, symptoms, actions, categories of corrective actions, "
+         "associated muscles, citation ids and so on. Remove the repeat."),
+    Rule("TP209", "error", "`updated` is in the future",
+         "`updated` is the date of the last editorial change, so it cannot lie after today."),
+    Rule("TP210", "warning", "a citation is never cited",
+         "Every source in `citations` should be cited by some text with [@key]; otherwise remove it."),
+    Rule("TP211", "warning", "an associated muscle has no entry in the collection yet",
+         "`associated_trigger_points` may name muscles that have no entry yet; this reminds you to write one "
+         "(or fix the id). The check sees only the files given to the command."),
+    Rule("TP212", "warning", "a list item repeats another section almost word for word",
+         "Sections should each say something new; an indication that is also a symptom, word for word, "
+         "reads as padding. Reword one of them or drop it."),
+    Rule("TP213", "warning", "a character cannot be drawn by the handout fonts",
+         "The PDF handouts use the DejaVu fonts, which cover Latin, Greek, Cyrillic and common symbols. "
+         "Characters outside them (emoji, CJK, some symbols) would print as boxes; replace them."),
+    Rule("TP214", "error", "an entry names itself as an associated muscle",
+         "`associated_trigger_points` lists other muscles; remove the entry's own id."),
+]
+
+RULES: dict[str, Rule] = {rule.code: rule for rule in _RULES}
+
+Finding = tuple[str, str, str]  # (code, message, pointer)
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[\s.;:,!]+$", "", re.sub(r"\s+", " ", marks.plain(text).casefold()))
+
+
+# --- where the texts are -----------------------------------------------------------
+
+def prose(entry: "Entry") -> Iterator[tuple[str, str]]:
+    """(pointer, text) of every text that may hold inline marks, in document order."""
+    yield "/name", entry.name
+    yield "/summary", entry.summary
+    yield "/area", entry.area
+    for i, text in enumerate(entry.indications):
+        yield f"/indications/{i}", text
+    for i, action in enumerate(entry.actions):
+        yield f"/actions/{i}/action", action.action
+        yield f"/actions/{i}/description", action.description
+    for i, text in enumerate(entry.symptoms):
+        yield f"/symptoms/{i}", text
+    for i, factor in enumerate(entry.perpetuating_factors):
+        yield f"/perpetuating_factors/{i}/factor", factor.factor
+        if factor.description:
+            yield f"/perpetuating_factors/{i}/description", factor.description
+    for i, point in enumerate(entry.trigger_points or ()):
+        yield f"/trigger_points/{i}/location", point.location
+    yield "/referral_pattern/description", entry.referral_pattern.description
+    for i, zone in enumerate(entry.referral_pattern.zones):
+        if zone.note:
+            yield f"/referral_pattern/zones/{i}/note", zone.note
+    for i, item in enumerate(entry.differential_diagnosis):
+        yield f"/differential_diagnosis/{i}/condition", item.condition
+        yield f"/differential_diagnosis/{i}/distinguishing_features", item.distinguishing_features
+    for i, item in enumerate(entry.associated_trigger_points):
+        yield f"/associated_trigger_points/{i}/note", item.note
+    for i, row in enumerate(entry.anatomy):
+        yield f"/anatomy/{i}/muscle", row.muscle
+        yield f"/anatomy/{i}/origin", row.origin
+        yield f"/anatomy/{i}/insertion", row.insertion
+        yield f"/anatomy/{i}/innervation/nerve", row.innervation.nerve
+    for i, item in enumerate(entry.examination):
+        yield f"/examination/{i}/name", item.name
+        yield f"/examination/{i}/description", item.description
+    for i, group in enumerate(entry.corrective_actions):
+        for j, item in enumerate(group.items):
+            yield f"/corrective_actions/{i}/items/{j}/name", item.name
+            yield f"/corrective_actions/{i}/items/{j}/instructions", item.instructions
+    yield "/conclusion", entry.conclusion
+
+
+def printed_strings(entry: "Entry") -> Iterator[tuple[str, str]]:
+    """Every string an export prints: the prose, authors and the citations' fields."""
+    yield from prose(entry)
+    for i, author in enumerate(entry.authors or ()):
+        yield f"/authors/{i}/name", author.name
+        if author.role:
+            yield f"/authors/{i}/role", author.role
+    for i, citation in enumerate(entry.citations):
+        for key, value in citation.to_csl().items():
+            if isinstance(value, str):
+                yield f"/citations/{i}/{key}", value
+            elif key in ("author", "editor"):
+                for j, name in enumerate(value):
+                    for part, text in name.items():
+                        yield f"/citations/{i}/{key}/{j}/{part}", text
+
+
+# Lists whose items must be distinct, and what makes two items "the same".
+def _list_keys(entry: "Entry") -> Iterator[tuple[str, str, list[str]]]:
+    yield "/indications", "indication", [_norm(t) for t in entry.indications]
+    yield "/symptoms", "symptom", [_norm(t) for t in entry.symptoms]
+    yield "/actions", "action", [_norm(a.action) for a in entry.actions]
+    yield "/perpetuating_factors", "perpetuating factor", [_norm(f.factor) for f in entry.perpetuating_factors]
+    yield "/trigger_points", "trigger point", [f"{_norm(p.location)}|{p.region}" for p in entry.trigger_points or ()]
+    yield "/differential_diagnosis", "condition", [_norm(d.condition) for d in entry.differential_diagnosis]
+    yield "/associated_trigger_points", "associated muscle", [a.muscle for a in entry.associated_trigger_points]
+    yield "/anatomy", "anatomy row", [_norm(r.muscle) for r in entry.anatomy]
+    yield "/examination", "examination", [_norm(e.name) for e in entry.examination]
+    yield "/corrective_actions", "category", [g.category for g in entry.corrective_actions]
+    for i, group in enumerate(entry.corrective_actions):
+        yield f"/corrective_actions/{i}/items", "corrective action", [_norm(item.name) for item in group.items]
+    yield "/citations", "citation id", [c.id for c in entry.citations]
+    yield "/authors", "author", [_norm(a.name) for a in entry.authors or ()]
+    for i, row in enumerate(entry.anatomy):
+        yield f"/anatomy/{i}/innervation/roots", "segment", [r for r in row.innervation.roots if spinal_order(r) is None]
+
+
+_ITEM_POINTER_SUFFIX = {
+    "/actions": "/action", "/perpetuating_factors": "/factor", "/differential_diagnosis": "/condition",
+    "/associated_trigger_points": "/muscle", "/anatomy": "/muscle", "/examination": "/name",
+    "/corrective_actions": "/category", "/citations": "/id", "/authors": "/name",
+}
+
+
+def _comparable_items(entry: "Entry") -> Iterator[tuple[str, str, str]]:
+    """(section, pointer, text) of list items that near-duplicate detection compares across sections."""
+    for i, text in enumerate(entry.indications):
+        yield "indications", f"/indications/{i}", text
+    for i, text in enumerate(entry.symptoms):
+        yield "symptoms", f"/symptoms/{i}", text
+    for i, action in enumerate(entry.actions):
+        yield "actions", f"/actions/{i}", f"{action.action} {action.description}"
+    for i, factor in enumerate(entry.perpetuating_factors):
+        yield "perpetuating_factors", f"/perpetuating_factors/{i}", f"{factor.factor} {factor.description or ''}"
+    for i, item in enumerate(entry.differential_diagnosis):
+        yield "differential_diagnosis", f"/differential_diagnosis/{i}", f"{item.condition} {item.distinguishing_features}"
+    for i, item in enumerate(entry.examination):
+        yield "examination", f"/examination/{i}", f"{item.name} {item.description}"
+    for i, group in enumerate(entry.corrective_actions):
+        for j, item in enumerate(group.items):
+            yield "corrective_actions", f"/corrective_actions/{i}/items/{j}", f"{item.name} {item.instructions}"
+
+
+_WORD = re.compile(r"[^\W_]+")
+NEAR_DUPLICATE_DICE = 0.8
+
+
+# --- the checks of one entry --------------------------------------------------------
+
+def check_entry(entry: "Entry", path: Path, today: _dt.date) -> list[Finding]:
+    findings: list[Finding] = []
+    add = findings.append
+
+    if entry.id != path.stem:
+        add(("TP201", f"id \"{entry.id}\" differs from the file name \"{path.name}\"; "
+                      f"rename the file to \"{entry.id}.json\" or set id to \"{path.stem}\"", "/id"))
+
+    if entry.updated > today:
+        add(("TP209", f"updated {entry.updated.isoformat()} is in the future; use the date of the last change "
+                      f"(today is {today.isoformat()})", "/updated"))
+
+    # Citation marks
+    keys = {citation.id for citation in entry.citations}
+    cited: set[str] = set()
+    for pointer, text in prose(entry):
+        if "[" not in text:
+            continue
+        for bad in marks.malformed_citations(text):
+            add(("TP204", f"citation mark {bad} cannot be read; write [@key], [@key, p. 12] or [@a; @b]", pointer))
+        for cite in marks.citations_in(text):
+            for ref in cite.refs:
+                if ref.key in keys:
+                    cited.add(ref.key)
+                else:
+                    add(("TP203", f"citation mark {cite.source} names \"{ref.key}\", which is not in citations; "
+                                  f"fix the key or add the source{_suggest(ref.key, keys)}", pointer))
+    for i, citation in enumerate(entry.citations):
+        if citation.id not in cited:
+            add(("TP210", f"citation \"{citation.id}\" is never cited; cite it with [@{citation.id}] or remove it",
+                 f"/citations/{i}"))
+
+    # Spinal segments
+    for i, row in enumerate(entry.anatomy):
+        spinal = [(j, r, spinal_order(r)) for j, r in enumerate(row.innervation.roots) if spinal_order(r) is not None]
+        for (_, before, a), (j, after, b) in zip(spinal, spinal[1:]):
+            if b != a + 1:
+                problem = "is out of order after" if b <= a else "leaves a gap after"
+                add(("TP205", f"segment {after} {problem} {before}; list segments head to tail without gaps, "
+                              f"e.g. [\"L4\", \"L5\", \"S1\"]", f"/anatomy/{i}/innervation/roots/{j}"))
+                break
+
+    # Zones
+    seen_regions: dict[str, int] = {}
+    for i, zone in enumerate(entry.referral_pattern.zones):
+        if zone.region in seen_regions:
+            add(("TP206", f"zone region \"{zone.region}\" is repeated (first at zone {seen_regions[zone.region] + 1}); "
+                          "keep one zone per region", f"/referral_pattern/zones/{i}/region"))
+        else:
+            seen_regions[zone.region] = i
+    if not any(zone.extent == "essential" for zone in entry.referral_pattern.zones):
+        add(("TP207", "the referral pattern has no essential zone; mark where nearly every patient feels the pain "
+                      "as \"essential\"", "/referral_pattern/zones"))
+
+    # Repeated items within a list
+    for list_pointer, noun, values in _list_keys(entry):
+        first: dict[str, int] = {}
+        for i, value in enumerate(values):
+            if value in first:
+                suffix = _ITEM_POINTER_SUFFIX.get(list_pointer, "")
+                if list_pointer.endswith("/roots"):
+                    pointer = list_pointer  # cranial nerve positions are not kept; point at the list
+                else:
+                    pointer = f"{list_pointer}/{i}{suffix}"
+                add(("TP208", f"this {noun} repeats item {first[value] + 1} of the same list; remove one", pointer))
+            else:
+                first[value] = i
+
+    for i, item in enumerate(entry.associated_trigger_points):
+        if item.muscle == entry.id:
+            add(("TP214", f"\"{item.muscle}\" is this entry's own id; list other muscles only",
+                 f"/associated_trigger_points/{i}/muscle"))
+
+    findings.extend(_near_duplicates(entry))
+
+    for pointer, text in printed_strings(entry):
+        if text.isascii():
+            continue
+        missing = undrawable(text)
+        if missing:
+            shown = ", ".join(f"{ch!r} (U+{ord(ch):04X})" for ch in missing)
+            add(("TP213", f"the handout fonts cannot draw {shown}; replace {'it' if len(missing) == 1 else 'them'}",
+                 pointer))
+    return findings
+
+
+def _near_duplicates(entry: "Entry") -> Iterator[Finding]:
+    items = []
+    for section, pointer, text in _comparable_items(entry):
+        words = frozenset(_WORD.findall(marks.plain(text).casefold()))
+        if len(words) >= 4:
+            items.append((section, pointer, words))
+    for index, (section, pointer, words) in enumerate(items):
+        for other_section, other_pointer, other_words in items[:index]:
+            if other_section == section:
+                continue
+            total = len(words) + len(other_words)
+            if 2 * min(len(words), len(other_words)) < NEAR_DUPLICATE_DICE * total:
+                continue  # too different in length to reach the threshold
+            if 2 * len(words & other_words) >= NEAR_DUPLICATE_DICE * total:
+                yield ("TP212", f"this item repeats {other_pointer} almost word for word; reword one or remove it",
+                       pointer)
+                break
+
+
+def _suggest(key: str, keys: set[str]) -> str:
+    import difflib
+
+    near = difflib.get_close_matches(key, sorted(keys), n=1, cutoff=0.6)
+    return f" (did you mean \"{near[0]}\"?)" if near else ""

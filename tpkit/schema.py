@@ -1,0 +1,227 @@
+"""The published JSON Schema of an entry, and its errors turned into editor-friendly Issues.
+
+Validation runs on jsonschema-rs (fast); python-jsonschema is the reference that
+the tests cross-check it against. Each schema keyword maps to a stable rule code
+and a message that says what to change.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable
+
+from tpkit.issues import pointer_from
+
+SCHEMA_NAME = "muscle-entry.schema.json"
+
+
+def schema_path(name: str = SCHEMA_NAME) -> Path:
+    """Where a published schema lives: package data when installed, ``schemas/`` in a checkout."""
+    packaged = resources.files("tpkit") / "schemas" / name
+    if packaged.is_file():
+        return Path(str(packaged))
+    # An editable install or a plain checkout has no copy inside the package.
+    return Path(__file__).resolve().parent.parent / "schemas" / name
+
+
+@lru_cache(maxsize=None)
+def load_schema(name: str = SCHEMA_NAME) -> dict:
+    return json.loads(schema_path(name).read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=None)
+def fast_validator(name: str = SCHEMA_NAME):
+    import jsonschema_rs
+
+    return jsonschema_rs.Draft202012Validator(load_schema(name), validate_formats=True)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if value is None:
+        return "null"
+    return {dict: "an object", list: "a list", str: "text", int: "a number", float: "a number"}.get(type(value), "a value")
+
+
+def _subschema(schema: dict, path: list) -> Any:
+    node: Any = schema
+    for part in path:
+        node = node[part]
+    return node
+
+
+def _resolve(schema: dict, node: Any) -> Any:
+    """Follow local ``$ref``s, keeping the referring node's own title and description."""
+    while isinstance(node, dict) and "$ref" in node:
+        target = _subschema(schema, node["$ref"][2:].split("/"))
+        node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+    return node
+
+
+def _keyword_node(schema: dict, error) -> dict:
+    """The schema object holding the failing keyword (for its enum values, limits, ...)."""
+    return _resolve(schema, _subschema(schema, list(error.schema_path)[:-1]))
+
+
+def _field_title(schema: dict, instance_path: list) -> str | None:
+    """The title of the property the failing value sits in, found by walking the instance path."""
+    node: Any = schema
+    for part in instance_path:
+        node = _resolve(schema, node)
+        if isinstance(part, int):
+            prefix = node.get("prefixItems", [])
+            node = prefix[part] if part < len(prefix) else node.get("items")
+        else:
+            node = node.get("properties", {}).get(part)
+        if not isinstance(node, dict):
+            return None
+    node = _resolve(schema, node)
+    return node.get("title")
+
+
+def _enum_hint(values: list) -> str:
+    if len(values) <= 8:
+        return ", ".join(json.dumps(v, ensure_ascii=False) for v in values)
+    return ", ".join(json.dumps(v, ensure_ascii=False) for v in values[:6]) + f", … ({len(values)} codes; see `tpkit rules TP104`)"
+
+
+def _close_matches(word: str, options: list[str]) -> str:
+    import difflib
+
+    near = difflib.get_close_matches(word, options, n=3, cutoff=0.6)
+    return f" (did you mean {' or '.join(json.dumps(n) for n in near)}?)" if near else ""
+
+
+def _text_problem(value: str) -> str:
+    if not value:
+        return "text is empty; write something or remove the property"
+    if value != value.strip():
+        return "text has leading or trailing white space; remove it"
+    return "text contains a control character such as a tab or line break; remove it (one paragraph per text)"
+
+
+# One function per keyword: (error, schema, title) -> (code, message, pointer suffix or None), or a list of them
+def _required(error, schema, title):
+    missing = error.message.split('"')[1] if '"' in error.message else error.message
+    return "TP101", f"add the required property \"{missing}\"", None
+
+
+def _additional(error, schema, title):
+    unexpected = list(error.kind.unexpected)
+    node = _keyword_node(schema, error)
+    allowed = list(node.get("properties", {}))
+    return [("TP102", f"unknown property \"{name}\"{_close_matches(name, allowed)}; remove it or fix its spelling", [name])
+            for name in unexpected]
+
+
+def _type(error, schema, title):
+    node = _keyword_node(schema, error)
+    expected = node.get("type", "")
+    words = {"string": "text", "array": "a list", "object": "an object", "integer": "a whole number", "number": "a number", "boolean": "true or false"}
+    return "TP103", f"{title or 'value'} must be {words.get(expected, expected)}, not {_describe(error.instance)}", None
+
+
+def _enum(error, schema, title):
+    node = _keyword_node(schema, error)
+    values = node.get("enum") or [node.get("const")]
+    hint = _close_matches(error.instance, [v for v in values if isinstance(v, str)]) if isinstance(error.instance, str) else ""
+    return "TP104", f"{json.dumps(error.instance, ensure_ascii=False)} is not a valid {(title or 'value').lower()}{hint}; use one of {_enum_hint(values)}", None
+
+
+def _pattern(error, schema, title):
+    node = _keyword_node(schema, error)
+    if list(error.schema_path) == ["$defs", "text", "pattern"]:
+        return "TP105", f"{title or 'text'}: {_text_problem(error.instance)}", None
+    examples = {
+        "Slug": "lower-case letters, digits and single hyphens, e.g. \"gluteus-minimus\"",
+        "Schema version": "\"1.0\"",
+        "Updated": "a date written YYYY-MM-DD",
+        "URL": "an address starting http:// or https://",
+        "DOI": "a DOI such as \"10.1000/xyz123\" without https://doi.org/",
+        "ISBN": "an ISBN of 10 or 13 digits",
+        "License": "an SPDX identifier such as \"CC-BY-4.0\"",
+    }
+    wanted = examples.get(title or "") or examples.get(node.get("title", ""), f"the pattern {node.get('pattern')}")
+    return "TP106", f"{json.dumps(error.instance, ensure_ascii=False)} is not a valid {(title or 'value').lower()}; write {wanted}", None
+
+
+def _format(error, schema, title):
+    return "TP106", f"{json.dumps(error.instance, ensure_ascii=False)} is not a real date; write an existing date as YYYY-MM-DD", None
+
+
+def _min_length(error, schema, title):
+    return "TP105", f"{title or 'text'}: text is empty; write something or remove the property", None
+
+
+def _max_length(error, schema, title):
+    node = _keyword_node(schema, error)
+    return "TP108", f"{title or 'value'} is longer than {node.get('maxLength')} characters; shorten it", None
+
+
+def _min_items(error, schema, title):
+    node = _keyword_node(schema, error)
+    count = node.get("minItems", 1)
+    return "TP107", f"{title or 'list'} needs at least {count} item{'s' if count != 1 else ''}; add {'one' if count == 1 else 'more'}", None
+
+
+def _max_items(error, schema, title):
+    node = _keyword_node(schema, error)
+    return "TP107", f"{title or 'list'} holds at most {node.get('maxItems')} items; remove the extra ones", None
+
+
+def _range(error, schema, title):
+    return "TP108", f"{title or 'number'} {error.instance} is out of range; {error.message}", None
+
+
+def _false_schema(error, schema, title):
+    return "TP107", "this list has too many items; remove the extra ones", None
+
+
+def _any_of(error, schema, title):
+    node = _keyword_node(schema, error)
+    options = node.get("anyOf", [])
+    if all(set(option) == {"required"} for option in options):
+        names = " or ".join(f"\"{option['required'][0]}\"" for option in options)
+        return "TP101", f"add {names}", None
+    return "TP103", f"{title or 'value'} must be text or a positive whole number, not {_describe(error.instance)}", None
+
+
+_KEYWORDS: dict[str, Callable] = {
+    "required": _required,
+    "additionalProperties": _additional,
+    "type": _type,
+    "enum": _enum,
+    "const": _enum,
+    "pattern": _pattern,
+    "format": _format,
+    "minLength": _min_length,
+    "maxLength": _max_length,
+    "minItems": _min_items,
+    "maxItems": _max_items,
+    "minimum": _range,
+    "maximum": _range,
+    "falseSchema": _false_schema,
+    "items": _false_schema,
+    "anyOf": _any_of,
+}
+
+
+def schema_problems(data: Any, name: str = SCHEMA_NAME) -> list[tuple[str, str, str]]:
+    """Schema errors of a document as (code, message, pointer); empty when valid."""
+    validator = fast_validator(name)
+    if validator.is_valid(data):
+        return []
+    schema = load_schema(name)
+    problems = []
+    for error in validator.iter_errors(data):
+        keyword = error.kind.name
+        title = _field_title(schema, list(error.instance_path))
+        handler = _KEYWORDS.get(keyword)
+        found = handler(error, schema, title) if handler else ("TP109", f"{title or 'value'}: {error.message}", None)
+        for code, message, suffix in [found] if isinstance(found, tuple) else found:
+            problems.append((code, message, pointer_from(list(error.instance_path) + (suffix or []))))
+    return problems
