@@ -32,10 +32,9 @@ class Paragraph:
 
 @dataclass(frozen=True)
 class BulletItem:
-    """One bullet: an optional bold lead ("Palpation") followed by the body runs."""
+    """One bullet. A lead term ("Palpation: ") is already in ``runs`` as a bold run."""
 
     runs: Runs
-    lead: str | None = None
 
 
 @dataclass(frozen=True)

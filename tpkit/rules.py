@@ -268,7 +268,7 @@ def check_entry(entry: "Entry", path: Path, today: _dt.date) -> list[Finding]:
     for i, citation in enumerate(entry.citations):
         if citation.id not in cited:
             add(("TP210", f"citation \"{citation.id}\" is never cited; cite it with [@{citation.id}] or remove it",
-                 f"/citations/{i}"))
+                 f"/citations/{i}/id"))
 
     # Spinal segments
     for i, row in enumerate(entry.anatomy):

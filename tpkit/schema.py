@@ -83,6 +83,13 @@ def _field_title(schema: dict, instance_path: list) -> str | None:
     return node.get("title")
 
 
+def _lower(title: str | None, default: str) -> str:
+    """A title inside a sentence: "Body region" -> "body region", but "URL" stays "URL"."""
+    if not title:
+        return default
+    return title if title[:2].isupper() else title[0].lower() + title[1:]
+
+
 def _enum_hint(values: list) -> str:
     if len(values) <= 8:
         return ", ".join(json.dumps(v, ensure_ascii=False) for v in values)
@@ -129,7 +136,7 @@ def _enum(error, schema, title):
     node = _keyword_node(schema, error)
     values = node.get("enum") or [node.get("const")]
     hint = _close_matches(error.instance, [v for v in values if isinstance(v, str)]) if isinstance(error.instance, str) else ""
-    return "TP104", f"{json.dumps(error.instance, ensure_ascii=False)} is not a valid {(title or 'value').lower()}{hint}; use one of {_enum_hint(values)}", None
+    return "TP104", f"{json.dumps(error.instance, ensure_ascii=False)} is not a valid {_lower(title, 'value')}{hint}; use one of {_enum_hint(values)}", None
 
 
 def _pattern(error, schema, title):
@@ -146,7 +153,7 @@ def _pattern(error, schema, title):
         "License": "an SPDX identifier such as \"CC-BY-4.0\"",
     }
     wanted = examples.get(title or "") or examples.get(node.get("title", ""), f"the pattern {node.get('pattern')}")
-    return "TP106", f"{json.dumps(error.instance, ensure_ascii=False)} is not a valid {(title or 'value').lower()}; write {wanted}", None
+    return "TP106", f"{json.dumps(error.instance, ensure_ascii=False)} is not a valid {_lower(title, 'value')}; write {wanted}", None
 
 
 def _format(error, schema, title):
@@ -223,5 +230,7 @@ def schema_problems(data: Any, name: str = SCHEMA_NAME) -> list[tuple[str, str, 
         handler = _KEYWORDS.get(keyword)
         found = handler(error, schema, title) if handler else ("TP109", f"{title or 'value'}: {error.message}", None)
         for code, message, suffix in [found] if isinstance(found, tuple) else found:
-            problems.append((code, message, pointer_from(list(error.instance_path) + (suffix or []))))
+            problem = (code, message, pointer_from(list(error.instance_path) + (suffix or [])))
+            if problem not in problems:  # e.g. minLength and pattern both reject an empty text
+                problems.append(problem)
     return problems

@@ -1,0 +1,33 @@
+"""Shared test fixtures and the ``--update-goldens`` switch for reviewed golden-file changes."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ENTRIES = ROOT / "entries"
+CASES = Path(__file__).resolve().parent / "cases"
+# The day the tests pretend it is, so that "updated in the future" never depends on the clock.
+TODAY = _dt.date(2026, 11, 21)
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-goldens", action="store_true", default=False,
+                     help="rewrite golden files from the current output (review the diff before committing)")
+
+
+@pytest.fixture
+def update_goldens(request) -> bool:
+    return request.config.getoption("--update-goldens")
+
+
+@pytest.fixture(scope="session")
+def sample_entries():
+    from tpkit.validate import Options, validate_paths
+
+    report = validate_paths([ENTRIES], Options(today=TODAY))
+    assert not report.failed(strict=True), [i.message for i in report.issues]
+    return report.entries()

@@ -1,0 +1,215 @@
+"""Layout: a validated entry becomes the ordered ``Document`` that every writer renders.
+
+This is the only place that decides section order, headings, how a list item
+reads ("Palpation: ..."), how roots print ("L4–S1") and how citation marks
+become formatted citations. Writers never see a raw ``[@key]``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
+
+from tpkit import marks
+from tpkit.document import (
+    BulletItem, BulletList, Document, Figure, Metadata, Paragraph, Reference, References, Run, Section,
+    SubHeading, Table, Zone,
+)
+from tpkit.vocabulary import CATEGORY_LABELS, REGION_LABELS, REGIONS, format_segments, region_words
+
+if TYPE_CHECKING:
+    from tpkit.models import Entry
+
+DEFAULT_STYLE = "apa"
+
+# The content model's "What exports print": (key, heading), in order.
+SECTIONS = (
+    ("summary", "Introduction"),
+    ("area", "Name and Area"),
+    ("indications", "Indications"),
+    ("actions", "Muscle Action"),
+    ("symptoms", "Signs and Symptoms"),
+    ("perpetuating_factors", "Perpetuating Factors"),
+    ("referral_pattern", "Trigger Point Referral Pattern"),
+    ("differential_diagnosis", "Differential Diagnosis"),
+    ("associated_trigger_points", "Associated Trigger Points"),
+    ("anatomy", "Anatomy and Innervation"),
+    ("examination", "Patient Examination"),
+    ("corrective_actions", "Corrective Actions"),
+    ("conclusion", "Conclusion"),
+    ("references", "References"),
+)
+TABLE_HEADER = ("Muscle", "Origin", "Insertion", "Innervation")
+TABLE_WIDTHS = (0.2, 0.28, 0.26, 0.26)
+STATUS_MARKS = {"draft": "DRAFT", "review": "REVIEW"}
+
+
+def collection_order(entries: Iterable["Entry"]) -> list["Entry"]:
+    """Entries as collections print them: by body region (head to foot), then name, then id."""
+    rank = {region: index for index, region in enumerate(REGIONS)}
+    return sorted(entries, key=lambda e: (rank[e.region], e.name.casefold(), e.id))
+
+
+def chart_caption(name: str) -> str:
+    return f"Referral pattern of {name}: essential zone solid, spillover zone stippled, trigger points marked X."
+
+
+def chart_alt_text(entry: "Entry") -> str:
+    def listed(regions: Sequence[str]) -> str:
+        return ", ".join(region_words(r) for r in regions) or "none"
+
+    zones = entry.referral_pattern.zones
+    essential = [z.region for z in zones if z.extent == "essential"]
+    spillover = [z.region for z in zones if z.extent == "spillover"]
+    text = (f"Body chart of the referral pattern of {entry.name}. "
+            f"Essential zone: {listed(essential)}. Spillover zone: {listed(spillover)}.")
+    points = [p.region for p in entry.trigger_points or ()]
+    if points:
+        text += f" Trigger points: {listed(list(dict.fromkeys(points)))}."
+    return text
+
+
+class _Inlines:
+    """Collects the texts of a document, then resolves all citation marks in one pass.
+
+    Numeric styles number sources by first citation, so every mark of the document
+    must be known before any is formatted.
+    """
+
+    def __init__(self) -> None:
+        self.clusters: list[tuple[marks.CiteRef, ...]] = []
+
+    def runs(self, text: str, *, bold: bool = False) -> list:
+        out: list = []
+        for inline in marks.parse(text):
+            if isinstance(inline, marks.Span):
+                out.append(Run(inline.text, italic=inline.italic, bold=bold or inline.bold))
+            else:
+                out.append(len(self.clusters))
+                self.clusters.append(inline.refs)
+        return out
+
+    def resolve(self, pending: list, formatted: list[tuple[Run, ...]]) -> tuple[Run, ...]:
+        resolved: list[Run] = []
+        for item in pending:
+            if isinstance(item, int):
+                resolved.extend(formatted[item])
+            else:
+                resolved.append(item)
+        return _merge(resolved)
+
+
+def _merge(runs: list[Run]) -> tuple[Run, ...]:
+    """Join neighbouring runs of the same look, so writers emit fewer, cleaner runs."""
+    merged: list[Run] = []
+    for run in runs:
+        if not run.text:
+            continue
+        if merged and (merged[-1].italic, merged[-1].bold, merged[-1].link, merged[-1].citation) == (
+            run.italic, run.bold, run.link, run.citation
+        ):
+            merged[-1] = Run(merged[-1].text + run.text, run.italic, run.bold, run.link, run.citation)
+        else:
+            merged.append(run)
+    return tuple(merged)
+
+
+def build_document(entry: "Entry", *, names: Mapping[str, str] | None = None, style: str = DEFAULT_STYLE,
+                   formatter=None) -> Document:
+    """The entry as a Document. ``names`` maps entry ids to muscle names for associated muscles."""
+    names = names or {}
+    inlines = _Inlines()
+    # Blocks are first built with "pending" run lists (strings and cluster numbers) ...
+    P = lambda text: ("p", inlines.runs(text))  # noqa: E731
+
+    def item(lead: str | None, body: str | None) -> list:
+        pending: list = []
+        if lead:
+            pending.extend(inlines.runs(lead, bold=True))
+            if body:
+                pending.append(Run(": ", bold=False))
+        if body:
+            pending.extend(inlines.runs(body))
+        return pending
+
+    def bullets(items: Iterable[list]) -> tuple:
+        return ("ul", list(items))
+
+    rp = entry.referral_pattern
+    zone_items = [
+        item(f"{region_words(z.region).capitalize()} ({z.extent})", z.note) for z in rp.zones
+    ]
+    point_items = [item("Trigger point", f"{p.location}") for p in entry.trigger_points or ()]
+    corrective: list = []
+    for group in entry.corrective_actions:
+        corrective.append(("h", CATEGORY_LABELS[group.category]))
+        corrective.append(bullets(item(i.name, i.instructions) for i in group.items))
+    table_rows = [
+        [inlines.runs(row.muscle), inlines.runs(row.origin), inlines.runs(row.insertion),
+         inlines.runs(f"{row.innervation.nerve} ({format_segments(row.innervation.roots)})")]
+        for row in entry.anatomy
+    ]
+    figure = Figure(
+        zones=tuple(Zone(z.region, z.extent) for z in rp.zones),
+        trigger_points=tuple(dict.fromkeys(p.region for p in entry.trigger_points or ())),
+        caption=chart_caption(entry.name),
+        alt_text=chart_alt_text(entry),
+    )
+    plan: list[tuple[str, str, list]] = [
+        ("summary", "Introduction", [P(entry.summary)]),
+        ("area", "Name and Area", [bullets([item("Name", entry.name), item("Area", entry.area)])]),
+        ("indications", "Indications", [bullets(item(None, t) for t in entry.indications)]),
+        ("actions", "Muscle Action", [bullets(item(a.action, a.description) for a in entry.actions)]),
+        ("symptoms", "Signs and Symptoms", [bullets(item(None, t) for t in entry.symptoms)]),
+        ("perpetuating_factors", "Perpetuating Factors",
+         [bullets(item(f.factor, f.description) for f in entry.perpetuating_factors)]),
+        ("referral_pattern", "Trigger Point Referral Pattern",
+         [P(rp.description), ("fig", figure), bullets(zone_items + point_items)]),
+        ("differential_diagnosis", "Differential Diagnosis",
+         [bullets(item(d.condition, d.distinguishing_features) for d in entry.differential_diagnosis)]),
+        ("associated_trigger_points", "Associated Trigger Points",
+         [bullets(item(names.get(a.muscle) or a.muscle.replace("-", " ").title(), a.note)
+                  for a in entry.associated_trigger_points)]),
+        ("anatomy", "Anatomy and Innervation", [("table", table_rows)]),
+        ("examination", "Patient Examination", [bullets(item(e.name, e.description) for e in entry.examination)]),
+        ("corrective_actions", "Corrective Actions", corrective),
+        ("conclusion", "Conclusion", [P(entry.conclusion)]),
+    ]
+    assert [key for key, _, _ in plan] == [key for key, _ in SECTIONS[:-1]]
+
+    if formatter is None:
+        from tpkit.citations import CitationFormatter
+
+        formatter = CitationFormatter([c.to_csl() for c in entry.citations], style)
+    formatted, bibliography = formatter.format(inlines.clusters)
+
+    def finish(block):
+        kind, value = block
+        if kind == "p":
+            return Paragraph(inlines.resolve(value, formatted))
+        if kind == "ul":
+            return BulletList(tuple(BulletItem(inlines.resolve(v, formatted)) for v in value))
+        if kind == "h":
+            return SubHeading(value)
+        if kind == "fig":
+            return value
+        if kind == "table":
+            return Table(TABLE_HEADER, tuple(tuple(inlines.resolve(c, formatted) for c in row) for row in value),
+                         TABLE_WIDTHS)
+        raise ValueError(kind)
+
+    sections = [Section(key, heading, tuple(finish(b) for b in blocks)) for key, heading, blocks in plan]
+    sections.append(Section("references", "References", (References(tuple(bibliography)),)))
+    meta = Metadata(
+        id=entry.id,
+        title=entry.name,
+        subtitle=f"Trigger Points \u00b7 {REGION_LABELS[entry.region]}",
+        region=entry.region,
+        region_label=REGION_LABELS[entry.region],
+        status=entry.status,
+        updated=entry.updated.isoformat(),
+        authors=tuple(a.name for a in entry.authors or ()),
+        license=entry.license,
+        keywords=(entry.name, "trigger points", "myofascial pain", REGION_LABELS[entry.region]),
+        mark=STATUS_MARKS.get(entry.status),
+    )
+    return Document(meta, tuple(sections))
