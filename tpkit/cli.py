@@ -6,6 +6,7 @@ ever reaches the user; an unexpected failure prints one line and exits 2.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -106,5 +107,207 @@ def new(entry_id: str, folder: str, name: str | None) -> None:
     click.echo(f"wrote {path}: fill in every section, then run `tpkit validate {path}`")
 
 
+# --- exports -------------------------------------------------------------------------
+
+def _project_config(ctx: click.Context):
+    from tpkit.config import ConfigError, find_config, load_config
+
+    try:
+        return load_config(find_config())
+    except ConfigError as exc:
+        click.echo(f"tpkit: error: {exc}", err=True)
+        ctx.exit(2)
+
+
+def _validated(paths: tuple[str, ...], size_limit: int, strict: bool, quiet: bool):
+    """Validate first; on errors report them as `validate` does and exit 1 before anything is written."""
+    report = validate_paths(paths or (DEFAULT_ENTRIES,), Options(max_bytes=size_limit))
+    if report.issues and not (quiet and not report.failed(strict)):
+        sys.stderr.write(REPORTERS["text"](report, sys.stderr.isatty()))
+    if report.io_failed:
+        sys.exit(2)
+    if report.failed(strict):
+        click.echo("tpkit: nothing exported: fix the problems above first", err=True)
+        sys.exit(1)
+    return report
+
+
+def _settings(config, out, formats, *, paper, template, csl, publisher, book, bundle_version, jobs, incremental, force):
+    from tpkit.export import Settings
+    from tpkit.writers import RenderOptions
+
+    return Settings(
+        out=Path(out),
+        formats=formats,
+        render=RenderOptions(paper=paper or config.paper, template=Path(template) if template else config.template,
+                             publisher=publisher or config.publisher),
+        style=csl or config.csl,
+        default_license=config.license,
+        book_title=book,
+        bundle_name=config.bundle_name,
+        bundle_version=bundle_version or config.bundle_version,
+        jobs=jobs,
+        incremental=incremental,
+        force=force,
+    )
+
+
+def _check_style(style: str) -> None:
+    from tpkit.citations import CitationFormatter
+
+    try:
+        CitationFormatter([], style)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _progress(quiet: bool):
+    def report(action: str, path: str) -> None:
+        if not quiet:
+            click.echo(f"{action} {path}", err=True)
+    return report
+
+
+_EXPORT_OPTIONS = [
+    click.option("--out", "out", type=click.Path(), default="exports", show_default=True, help="Folder to write into."),
+    click.option("--status", "statuses", multiple=True, type=click.Choice(["draft", "review", "published"]),
+                 help="Export only entries with this status (repeatable)."),
+    click.option("--paper", type=click.Choice(["a4", "letter"]), default=None, help="PDF paper size (default a4)."),
+    click.option("--template", type=click.Path(exists=True, dir_okay=False), default=None,
+                 help="A .docx whose styles, page setup, header and footer DOCX exports use."),
+    click.option("--csl", default=None, help="Citation style: a name such as apa or a .csl file (default apa)."),
+    click.option("--publisher", default=None, help="Publisher printed in footers and on the book cover."),
+    click.option("--bundle-version", default=None, help="SemVer version of the bundle content."),
+    click.option("--strict", is_flag=True, help="Refuse to export when there are warnings too."),
+    click.option("-q", "--quiet", is_flag=True, help="Print only problems."),
+]
+
+
+def _with_options(options):
+    def decorate(function):
+        for option in reversed(options):
+            function = option(function)
+        return function
+    return decorate
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--format", "formats", multiple=True, type=click.Choice(["docx", "pdf", "bundle"]), default=("docx",),
+              show_default=True, help="What to write (repeatable): docx, pdf or bundle.")
+@click.option("--book", default=None, metavar="TITLE", help="With pdf: also write one book of all entries, DIR/pdf/<slug>.pdf.")
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Processes to export with.")
+@_with_options(_EXPORT_OPTIONS)
+@click.pass_context
+def export(ctx, paths, formats, book, jobs, out, statuses, paper, template, csl, publisher, bundle_version, strict, quiet):
+    """Validate, then write DOCX, PDF or bundle exports of PATHS (default entries/) under --out.
+
+    Files land in DIR/docx/<id>.docx, DIR/pdf/<id>.pdf, DIR/bundle/ and DIR/<name>-<version>.zip.
+    If any entry has errors, they are reported and nothing is written (exit 1).
+    """
+    from tpkit.export import run_export
+
+    config = _project_config(ctx)
+    if book and "pdf" not in formats:
+        raise click.UsageError("--book needs --format pdf")
+    settings = _settings(config, out, tuple(dict.fromkeys(formats)), paper=paper, template=template, csl=csl,
+                         publisher=publisher, book=book, bundle_version=bundle_version, jobs=jobs,
+                         incremental=False, force=True)
+    _check_style(settings.style)
+    report = _validated(paths, config.size_limit, strict, quiet)
+    entries = [e for e in report.entries() if not statuses or e.status in statuses]
+    names = {e.id: e.name for e in report.entries()}
+    outcome = run_export(entries, settings, names=names, progress=_progress(quiet))
+    if not quiet:
+        click.echo(f"exported {len(outcome.built)} files to {settings.out} in {outcome.seconds:.1f} s", err=True)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--jobs", type=click.IntRange(min=1), default=None, help="Processes to export with (default: all CPUs).")
+@click.option("--force", is_flag=True, help="Rebuild every output, even those that are up to date.")
+@click.option("--book-title", default=None, help="Title of the book of all entries (default from tpkit.toml).")
+@_with_options([o for o in _EXPORT_OPTIONS])
+@click.pass_context
+def build(ctx, paths, jobs, force, book_title, out, statuses, paper, template, csl, publisher, bundle_version, strict, quiet):
+    """The main job: validate, then export DOCX, PDF, the bundle and a book of the whole collection.
+
+    Only outputs whose inputs changed are rebuilt (a manifest in --out records what made
+    each file); outputs of removed entries are deleted. Ends with a summary.
+    """
+    from tpkit.export import FORMATS, run_export
+
+    config = _project_config(ctx)
+    settings = _settings(config, out, FORMATS, paper=paper, template=template, csl=csl, publisher=publisher,
+                         book=book_title or config.book_title, bundle_version=bundle_version,
+                         jobs=jobs or os.cpu_count() or 1, incremental=True, force=force)
+    _check_style(settings.style)
+    report = _validated(paths, config.size_limit, strict, quiet)
+    entries = [e for e in report.entries() if not statuses or e.status in statuses]
+    names = {e.id: e.name for e in report.entries()}
+    show_bar = not quiet and sys.stderr.isatty()
+    if show_bar:
+        with click.progressbar(length=len(entries) * 2 + 2, label="building", file=sys.stderr) as bar:
+            outcome = run_export(entries, settings, names=names, progress=lambda action, path: bar.update(1))
+    else:
+        outcome = run_export(entries, settings, names=names, progress=_progress(quiet))
+    click.echo(f"{len(outcome.built)} built, {len(outcome.up_to_date)} up to date, {len(outcome.removed)} removed "
+               f"in {outcome.seconds:.1f} s -> {settings.out}", err=True)
+
+
+@cli.command()
+@click.argument("entry", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", "out", type=click.Path(dir_okay=False), required=True,
+              help="File to write: .svg, .png or .pdf, chosen by the suffix.")
+def chart(entry, out):
+    """Draw the referral-pattern body chart of one entry as SVG, PNG or PDF."""
+    from tpkit.chart import write_chart
+    from tpkit.layout import figure_of
+
+    if Path(out).suffix.lower() not in (".svg", ".png", ".pdf"):
+        raise click.UsageError("--out must end in .svg, .png or .pdf")
+    report = _validated((entry,), Options().max_bytes, False, True)
+    write_chart(figure_of(report.entries()[0]), Path(out))
+    click.echo(f"wrote {out}", err=True)
+
+
+@cli.group()
+def bundle() -> None:
+    """Check and compare JSON bundles."""
+
+
+@bundle.command("verify")
+@click.argument("path", type=click.Path(exists=True))
+def bundle_verify(path):
+    """Check a bundle folder or zip: hashes, sizes, unlisted files, entries against the bundled schema, the index."""
+    from tpkit import bundle as bundles
+
+    problems = bundles.verify(Path(path))
+    for problem in problems:
+        click.echo(f"{path}: {problem.file}: {problem.message}")
+    if problems:
+        click.echo(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found", err=True)
+        sys.exit(1)
+    click.echo(f"{path}: bundle verified")
+
+
+@bundle.command("diff")
+@click.argument("old", type=click.Path(exists=True))
+@click.argument("new", type=click.Path(exists=True))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def bundle_diff(old, new, fmt):
+    """Entries added, removed and changed (with the sections that changed) between two bundles."""
+    from tpkit import bundle as bundles
+
+    click.echo(bundles.format_diff(bundles.diff(Path(old), Path(new)), fmt), nl=False)
+
+
 def main() -> None:
+    import signal
+
+    def terminate(signum, frame):
+        # Unwind like Ctrl-C so that atomic writes remove their temporary files.
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
     cli(prog_name="tpkit")

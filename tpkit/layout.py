@@ -68,6 +68,16 @@ def chart_alt_text(entry: "Entry") -> str:
     return text
 
 
+def figure_of(entry: "Entry") -> Figure:
+    """The body chart of an entry: its zones and trigger point sites, with caption and alt text."""
+    return Figure(
+        zones=tuple(Zone(z.region, z.extent) for z in entry.referral_pattern.zones),
+        trigger_points=tuple(dict.fromkeys(p.region for p in entry.trigger_points or ())),
+        caption=chart_caption(entry.name),
+        alt_text=chart_alt_text(entry),
+    )
+
+
 class _Inlines:
     """Collects the texts of a document, then resolves all citation marks in one pass.
 
@@ -114,8 +124,12 @@ def _merge(runs: list[Run]) -> tuple[Run, ...]:
 
 
 def build_document(entry: "Entry", *, names: Mapping[str, str] | None = None, style: str = DEFAULT_STYLE,
-                   formatter=None) -> Document:
-    """The entry as a Document. ``names`` maps entry ids to muscle names for associated muscles."""
+                   default_license: str | None = None, formatter=None) -> Document:
+    """The entry as a Document.
+
+    ``names`` maps entry ids to muscle names (for associated muscles); ``default_license``
+    is printed for entries that name none (from the project configuration).
+    """
     names = names or {}
     inlines = _Inlines()
     # Blocks are first built with "pending" run lists (strings and cluster numbers) ...
@@ -148,12 +162,7 @@ def build_document(entry: "Entry", *, names: Mapping[str, str] | None = None, st
          inlines.runs(f"{row.innervation.nerve} ({format_segments(row.innervation.roots)})")]
         for row in entry.anatomy
     ]
-    figure = Figure(
-        zones=tuple(Zone(z.region, z.extent) for z in rp.zones),
-        trigger_points=tuple(dict.fromkeys(p.region for p in entry.trigger_points or ())),
-        caption=chart_caption(entry.name),
-        alt_text=chart_alt_text(entry),
-    )
+    figure = figure_of(entry)
     plan: list[tuple[str, str, list]] = [
         ("summary", "Introduction", [P(entry.summary)]),
         ("area", "Name and Area", [bullets([item("Name", entry.name), item("Area", entry.area)])]),
@@ -208,7 +217,7 @@ def build_document(entry: "Entry", *, names: Mapping[str, str] | None = None, st
         status=entry.status,
         updated=entry.updated.isoformat(),
         authors=tuple(a.name for a in entry.authors or ()),
-        license=entry.license,
+        license=entry.license or default_license,
         keywords=(entry.name, "trigger points", "myofascial pain", REGION_LABELS[entry.region]),
         mark=STATUS_MARKS.get(entry.status),
     )

@@ -115,9 +115,16 @@ def load_file(path: Path, display: str | None = None, *, max_bytes: int = DEFAUL
     if not isinstance(data, dict):
         kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(type(data), "a number")
         raise LoadError(loaded.issue("TP005", "error", f"the file holds {kind}; an entry must be one JSON object {{...}}"))
-    if _depth_exceeds(data, max_depth):
-        raise LoadError(loaded.issue("TP007", "error", f"JSON nested more than {max_depth} levels deep"))
     return loaded
+
+
+def check_depth(loaded: LoadedFile, max_depth: int = DEFAULT_MAX_DEPTH) -> None:
+    """Raise LoadError if the data nests deeper than allowed.
+
+    Only needed for documents the schema rejects: a schema-valid entry is a few levels deep.
+    """
+    if _depth_exceeds(loaded.data, max_depth):
+        raise LoadError(loaded.issue("TP007", "error", f"JSON nested more than {max_depth} levels deep"))
 
 
 def _depth_exceeds(data: Any, limit: int) -> bool:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from typing import Callable
-from xml.sax.saxutils import escape, quoteattr
 
 from tpkit.validate import Report
 
@@ -68,6 +67,20 @@ def github(report: Report, color: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _xml_text(value: str) -> str:
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _xml_attribute(value: str) -> str:
+    # Same quoting as xml.sax.saxutils.quoteattr, without importing it (it pulls in urllib and http).
+    value = _xml_text(value).replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
+    if '"' not in value:
+        return f'"{value}"'
+    if "'" not in value:
+        return f"'{value}'"
+    return '"' + value.replace('"', "&quot;") + '"'
+
+
 def junit(report: Report, color: bool = False) -> str:
     """JUnit XML: one test case per file, one failure per problem (warnings as failures of type warning)."""
     cases = []
@@ -79,10 +92,10 @@ def junit(report: Report, color: bool = False) -> str:
             if issue.pointer:
                 detail += f" [{issue.pointer}]"
             body.append(
-                f"      <failure type={quoteattr(issue.severity)} message={quoteattr(f'{issue.code} {issue.message}')}>"
-                f"{escape(detail)}</failure>"
+                f"      <failure type={_xml_attribute(issue.severity)} message={_xml_attribute(f'{issue.code} {issue.message}')}>"
+                f"{_xml_text(detail)}</failure>"
             )
-        name = quoteattr(result.display)
+        name = _xml_attribute(result.display)
         if body:
             cases.append(f"    <testcase classname=\"tpkit.validate\" name={name}>\n" + "\n".join(body) + "\n    </testcase>")
         else:

