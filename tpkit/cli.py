@@ -152,11 +152,17 @@ def _settings(config, out, formats, *, paper, template, csl, publisher, book, bu
     )
 
 
-def _check_style(style: str) -> None:
+def _check_settings(settings) -> None:
+    """Refuse bad option values before any work: an unknown citation style, a bad bundle name or version."""
     from tpkit.citations import CitationFormatter
 
     try:
-        CitationFormatter([], style)
+        CitationFormatter([], settings.style)
+        if "bundle" in settings.formats:
+            from tpkit.bundle import check_name, check_version
+
+            check_name(settings.bundle_name)
+            check_version(settings.bundle_version)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 
@@ -213,10 +219,13 @@ def export(ctx, paths, formats, book, jobs, out, statuses, paper, template, csl,
     settings = _settings(config, out, tuple(dict.fromkeys(formats)), paper=paper, template=template, csl=csl,
                          publisher=publisher, book=book, bundle_version=bundle_version, jobs=jobs,
                          incremental=False, force=True)
-    _check_style(settings.style)
+    _check_settings(settings)
     report = _validated(paths, config.size_limit, strict, quiet)
     entries = [e for e in report.entries() if not statuses or e.status in statuses]
     names = {e.id: e.name for e in report.entries()}
+    if not entries:
+        click.echo("tpkit: no entries to export" + (" with that status" if statuses else ""), err=True)
+        return
     outcome = run_export(entries, settings, names=names, progress=_progress(quiet))
     if not quiet:
         click.echo(f"exported {len(outcome.built)} files to {settings.out} in {outcome.seconds:.1f} s", err=True)
@@ -241,10 +250,13 @@ def build(ctx, paths, jobs, force, book_title, out, statuses, paper, template, c
     settings = _settings(config, out, FORMATS, paper=paper, template=template, csl=csl, publisher=publisher,
                          book=book_title or config.book_title, bundle_version=bundle_version,
                          jobs=jobs or os.cpu_count() or 1, incremental=True, force=force)
-    _check_style(settings.style)
+    _check_settings(settings)
     report = _validated(paths, config.size_limit, strict, quiet)
     entries = [e for e in report.entries() if not statuses or e.status in statuses]
     names = {e.id: e.name for e in report.entries()}
+    if not entries:
+        click.echo("tpkit: no entries to build" + (" with that status" if statuses else ""), err=True)
+        return
     show_bar = not quiet and sys.stderr.isatty()
     if show_bar:
         with click.progressbar(length=len(entries) * 2 + 2, label="building", file=sys.stderr) as bar:
@@ -299,7 +311,14 @@ def bundle_diff(old, new, fmt):
     """Entries added, removed and changed (with the sections that changed) between two bundles."""
     from tpkit import bundle as bundles
 
-    click.echo(bundles.format_diff(bundles.diff(Path(old), Path(new)), fmt), nl=False)
+    try:
+        changes = bundles.diff(Path(old), Path(new))
+    except bundles.BundleError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        click.echo("tpkit: cannot compare: a bundle failed verification", err=True)
+        sys.exit(1)
+    click.echo(bundles.format_diff(changes, fmt), nl=False)
 
 
 def main() -> None:

@@ -1,0 +1,141 @@
+"""Export speed and memory.
+
+    python bench/export.py [--count 1000] [--sample 100]
+
+Prints, for DOCX, PDF and the bundle: ms per entry in one process (--jobs 1, on
+--sample entries) and with all cores (on --count entries); all formats together
+(`tpkit build` from nothing, --count entries); the re-build time after editing one
+entry; the book of --count entries (wall time, peak memory); and DOCX time per
+document against pandoc converting equivalent Markdown, one process per document
+(skipped where pandoc is absent).
+Targets on 2 cores: all formats for 1,000 entries within 60 s; re-export after one
+edit within 1 s; the 1,000-entry book under 1 GB peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from corpus import make_corpus  # noqa: E402
+
+TPKIT = [sys.executable, "-m", "tpkit"]
+
+
+def timed(command: list[str], cwd: Path | None = None) -> tuple[float, int]:
+    """Wall seconds and the child's peak RSS in MB."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if result.returncode:
+        raise SystemExit(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return seconds, max(peak, before) // 1024
+
+
+def in_process_ms(entries_dir: Path, fmt: str) -> float:
+    """ms per entry rendering ``fmt`` in this process, after one warm-up document."""
+    from tpkit.export import Settings, _render_entry
+    from tpkit.validate import validate_paths
+
+    entries = validate_paths([entries_dir]).entries()
+    names = {e.id: e.name for e in entries}
+    settings = Settings(out=Path(tempfile.mkdtemp()), formats=(fmt,))
+    _render_entry(entries[0], (fmt,), names, settings)
+    started = time.perf_counter()
+    for entry in entries:
+        _render_entry(entry, (fmt,), names, settings)
+    return (time.perf_counter() - started) / len(entries) * 1000
+
+
+def markdown_of(entry_path: Path) -> str:
+    data = json.loads(entry_path.read_text(encoding="utf-8"))
+    lines = [f"# {data['name']}", "", "## Introduction", "", data["summary"], "", "## Indications", ""]
+    lines += [f"- {item}" for item in data["indications"]]
+    lines += ["", "## Muscle Action", ""] + [f"- **{a['action']}**: {a['description']}" for a in data["actions"]]
+    lines += ["", "## Signs and Symptoms", ""] + [f"- {s}" for s in data["symptoms"]]
+    lines += ["", "## Differential Diagnosis", ""] + [f"- **{d['condition']}**: {d['distinguishing_features']}"
+                                                     for d in data["differential_diagnosis"]]
+    lines += ["", "## Anatomy and Innervation", "", "| Muscle | Origin | Insertion | Innervation |", "|---|---|---|---|"]
+    lines += [f"| {r['muscle']} | {r['origin']} | {r['insertion']} | {r['innervation']['nerve']} |" for r in data["anatomy"]]
+    lines += ["", "## Patient Examination", ""] + [f"- **{e['name']}**: {e['description']}" for e in data["examination"]]
+    lines += ["", "## Conclusion", "", data["conclusion"], ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--sample", type=int, default=100)
+    args = parser.parse_args()
+    cores = os.cpu_count() or 1
+    rows: list[tuple[str, str]] = []
+    with tempfile.TemporaryDirectory() as temp:
+        root = Path(temp)
+        sample_dir, all_dir = root / "sample", root / "entries"
+        make_corpus(sample_dir, args.sample)
+        make_corpus(all_dir, args.count)
+
+        for fmt in ("docx", "pdf"):
+            rows.append((f"{fmt}: ms per entry, one process (--jobs 1, {args.sample} entries)",
+                         f"{in_process_ms(sample_dir, fmt):.1f} ms"))
+        for fmt in ("docx", "pdf", "bundle"):
+            seconds, _ = timed([*TPKIT, "export", str(all_dir), "--format", fmt, "--jobs", str(cores),
+                                "--out", str(root / f"out-{fmt}"), "-q"])
+            rows.append((f"{fmt}: {args.count} entries with --jobs {cores} (whole command)",
+                         f"{seconds:.1f} s = {seconds / args.count * 1000:.1f} ms per entry"))
+
+        build_out = root / "build"
+        seconds, peak = timed([*TPKIT, "build", str(all_dir), "--out", str(build_out), "--jobs", str(cores), "-q"], cwd=root)
+        rows.append((f"all formats + book, {args.count} entries, tpkit build --jobs {cores}",
+                     f"{seconds:.1f} s (target 60 s), peak {peak} MB"))
+
+        edited = sorted(all_dir.glob("*.json"))[args.count // 2]
+        data = json.loads(edited.read_text(encoding="utf-8"))
+        data["conclusion"] += " Edited."
+        edited.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+        seconds, _ = timed([*TPKIT, "build", str(all_dir), "--out", str(build_out), "--jobs", str(cores), "-q"], cwd=root)
+        rows.append(("re-build after editing one entry (incl. book and bundle)", f"{seconds:.2f} s (target 1 s)"))
+
+        seconds, peak = timed([*TPKIT, "export", str(all_dir), "--format", "pdf", "--book", "Benchmark Book",
+                               "--status", "published", "--out", str(root / "book"), "-q", "--jobs", str(cores)])
+        book = root / "book" / "pdf" / "benchmark-book.pdf"
+        rows.append((f"export pdf + book of {args.count} entries", f"{seconds:.1f} s, peak {peak} MB (target < 1024 MB), "
+                     f"book {book.stat().st_size / 1e6:.1f} MB"))
+
+        pandoc = shutil.which("pandoc")
+        if pandoc:
+            md_dir = root / "md"
+            md_dir.mkdir()
+            paths = sorted(sample_dir.glob("*.json"))[:20]
+            started = time.perf_counter()
+            for path in paths:
+                md = md_dir / f"{path.stem}.md"
+                md.write_text(markdown_of(path), encoding="utf-8")
+                subprocess.run([pandoc, str(md), "-o", str(md.with_suffix(".docx"))], check=True)
+            pandoc_ms = (time.perf_counter() - started) / len(paths) * 1000
+            ours = in_process_ms(sample_dir, "docx")
+            rows.append(("pandoc, one process per document (Markdown -> DOCX)", f"{pandoc_ms:.1f} ms per document"))
+            rows.append(("tpkit DOCX vs pandoc per document", f"{ours:.1f} ms vs {pandoc_ms:.1f} ms = "
+                         f"{pandoc_ms / ours:.1f}x faster"))
+        else:
+            rows.append(("pandoc comparison", "skipped: pandoc not installed (apt-get install pandoc)"))
+
+    width = max(len(label) for label, _ in rows)
+    print(f"cores: {cores}")
+    for label, value in rows:
+        print(f"{label:<{width}}  {value}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+"""`tpkit export` and `tpkit build`: validation first, safe paths, atomic writes, incremental builds."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import CASES, ENTRIES
+from tpkit.cli import cli
+
+
+def invoke(*args: str, **kwargs):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False, **kwargs)
+
+
+@pytest.fixture
+def collection(tmp_path) -> Path:
+    folder = tmp_path / "entries"
+    shutil.copytree(ENTRIES, folder)
+    return folder
+
+
+def test_export_docx_writes_one_file_per_entry(collection, tmp_path):
+    out = tmp_path / "out"
+    result = invoke("export", str(collection), "--format", "docx", "--out", str(out), "-q")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (out / "docx").iterdir()) == sorted(f"{p.stem}.docx" for p in collection.glob("*.json"))
+    assert not [p for p in out.rglob("*") if p.name.startswith(".") and p.name.endswith(".tmp")]
+
+
+def test_export_refuses_invalid_entries_and_writes_nothing(collection, tmp_path):
+    shutil.copy(CASES / "invalid" / "tp203-unknown-citation-key.json", collection)
+    out = tmp_path / "out"
+    result = invoke("export", str(collection), "--format", "docx", "--format", "pdf", "--out", str(out))
+    assert result.exit_code == 1
+    assert "TP203" in result.output and "nothing exported" in result.output
+    assert not out.exists() or not any(out.rglob("*.*"))
+
+
+def test_status_filter(collection, tmp_path):
+    data = json.loads((collection / "piriformis.json").read_text(encoding="utf-8"))
+    data["status"] = "review"
+    (collection / "piriformis.json").write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+    out = tmp_path / "out"
+    assert invoke("export", str(collection), "--status", "review", "--out", str(out), "-q").exit_code == 0
+    assert [p.name for p in (out / "docx").iterdir()] == ["piriformis.docx"]
+
+
+def test_out_naming_a_file_is_a_usage_error(collection, tmp_path):
+    target = tmp_path / "a-file"
+    target.write_text("keep me")
+    result = CliRunner().invoke(cli, ["export", str(collection), "--out", str(target)])
+    assert result.exit_code == 2 and "is a file" in result.output
+    assert target.read_text() == "keep me"
+
+
+def test_out_that_cannot_be_created_is_a_usage_error(collection, tmp_path):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    result = CliRunner().invoke(cli, ["export", str(collection), "--out", str(blocker / "sub")])
+    assert result.exit_code == 2
+
+
+def test_unknown_csl_style_is_a_usage_error(collection, tmp_path):
+    result = CliRunner().invoke(cli, ["export", str(collection), "--csl", "no-such-style", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "no-such-style" in result.output
+
+
+def test_export_is_deterministic(collection, tmp_path):
+    for name in ("a", "b"):
+        assert invoke("export", str(collection), "--format", "docx", "--format", "pdf",
+                      "--out", str(tmp_path / name), "-q").exit_code == 0
+    for path in (tmp_path / "a").rglob("*.*"):
+        twin = tmp_path / "b" / path.relative_to(tmp_path / "a")
+        assert path.read_bytes() == twin.read_bytes(), path.name
+
+
+def test_parallel_export_is_byte_identical(collection, tmp_path):
+    assert invoke("export", str(collection), "--format", "pdf", "--jobs", "1", "--out", str(tmp_path / "a"), "-q").exit_code == 0
+    assert invoke("export", str(collection), "--format", "pdf", "--jobs", "2", "--out", str(tmp_path / "b"), "-q").exit_code == 0
+    for path in (tmp_path / "a" / "pdf").iterdir():
+        assert path.read_bytes() == (tmp_path / "b" / "pdf" / path.name).read_bytes()
+
+
+def test_build_is_incremental(collection, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "exports"
+    first = invoke("build", str(collection), "--jobs", "1")
+    assert first.exit_code == 0, first.output
+    assert (out / "pdf" / "trigger-point-handouts.pdf").exists()
+    assert (out / "bundle" / "datapackage.json").exists()
+    assert "0 up to date" in first.output
+
+    second = invoke("build", str(collection), "--jobs", "1")
+    assert "0 built" in second.output and "0 removed" in second.output
+
+    path = collection / "piriformis.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["conclusion"] += " Revised."
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+    third = invoke("build", str(collection), "--jobs", "1")
+    # the entry's DOCX and PDF, the book, and the bundle folder and zip
+    assert "5 built" in third.output, third.output
+
+    (collection / "piriformis.json").unlink()
+    for entry in collection.glob("*.json"):  # drop the links to the removed entry
+        data = json.loads(entry.read_text(encoding="utf-8"))
+        data["associated_trigger_points"] = [a for a in data["associated_trigger_points"] if a["muscle"] != "piriformis"]
+        entry.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+    fourth = invoke("build", str(collection), "--jobs", "1")
+    assert fourth.exit_code == 0, fourth.output
+    assert not (out / "docx" / "piriformis.docx").exists()
+    assert not (out / "pdf" / "piriformis.pdf").exists()
+    assert "2 removed" in fourth.output
+
+    forced = invoke("build", str(collection), "--jobs", "1", "--force")
+    assert "0 up to date" in forced.output
+
+
+def test_config_is_read_and_unknown_keys_are_errors(collection, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tpkit.toml").write_text('publisher = "Example Clinic"\nbundle_version = "2.0.0"\n', encoding="utf-8")
+    assert invoke("export", str(collection), "--format", "bundle", "--out", "o", "-q").exit_code == 0
+    assert (tmp_path / "o" / "tpkit-entries-2.0.0.zip").exists()
+    (tmp_path / "tpkit.toml").write_text('publisher = "x"\n\npapr = "a4"\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["export", str(collection), "--out", "o"])
+    assert result.exit_code == 2
+    assert "tpkit.toml:3" in result.output and 'did you mean "paper"' in result.output
+
+
+def test_interrupted_export_leaves_previous_outputs(collection, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    assert invoke("export", str(collection), "--format", "docx", "--out", str(out), "-q").exit_code == 0
+    before = {p.name: p.read_bytes() for p in (out / "docx").iterdir()}
+
+    import tpkit.export
+
+    calls = []
+
+    def interrupted(*args, **kwargs):
+        if calls:
+            raise KeyboardInterrupt
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    real = tpkit.export._render_entry
+    monkeypatch.setattr(tpkit.export, "_render_entry", interrupted)
+    data = json.loads((collection / "piriformis.json").read_text(encoding="utf-8"))
+    data["conclusion"] += " Changed."
+    (collection / "piriformis.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["export", str(collection), "--format", "docx", "--out", str(out), "-q"])
+    assert result.exit_code != 0
+    after = {p.name: p.read_bytes() for p in (out / "docx").iterdir()}
+    assert set(after) == set(before)
+    assert after["piriformis.docx"] == before["piriformis.docx"]
+    assert not [p for p in out.rglob("*.tmp")]
