@@ -30,18 +30,14 @@ Design notes
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import threading
 import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Protocol, Sequence
+from typing import Any, Iterable, Protocol, Sequence
 
 from tpkit.document import Reference, Run
-
-if TYPE_CHECKING:  # pragma: no cover
-    from typing import TypeAlias
 
 __all__ = [
     "CitationFormatter",
@@ -54,6 +50,21 @@ DEFAULT_STYLE = "apa"
 DEFAULT_LOCALE = "en-US"
 _MEMO_LIMIT = 50_000  # rendered strings kept per parsed style
 CSL_NS = "http://purl.org/net/xbiblio/csl"
+
+
+class _LazyRegex:
+    """A regular expression compiled on first use (keeps the import cheap)."""
+
+    __slots__ = ("_args", "_compiled")
+
+    def __init__(self, *args):
+        self._args = args
+        self._compiled = None
+
+    def __getattr__(self, name):
+        if self._compiled is None:
+            self._compiled = re.compile(*self._args)
+        return getattr(self._compiled, name)
 
 
 class CiteRefLike(Protocol):
@@ -78,7 +89,7 @@ _OPEN = {kind: chr(_MARK_BASE + 2 * kind) for kind in range(7)}
 _CLOSE = {kind: chr(_MARK_BASE + 2 * kind + 1) for kind in range(7)}
 _MARKERS = {c: (kind, +1) for kind, c in _OPEN.items()}
 _MARKERS.update({c: (kind, -1) for kind, c in _CLOSE.items()})
-_MARKER_RE = re.compile("[" + "".join(_MARKERS) + "]")
+_MARKER_RE = _LazyRegex("[" + "".join(_MARKERS) + "]")
 
 _SUPERSCRIPT = str.maketrans(
     "0123456789+-\u2013\u2212=()abcdefghijklmnoprstuvwxyz",
@@ -128,7 +139,7 @@ _patch_lock = threading.Lock()
 
 # CSL 1.0.2: numeric content is numbers with optional letter affixes,
 # separated by commas, hyphens or ampersands ("2", "2b", "2-4", "2, 4 & 7").
-_CSL_NUMERIC = re.compile(
+_CSL_NUMERIC = _LazyRegex(
     r"^\s*[A-Za-z]*\d+[A-Za-z]*(?:\s*[-\u2013,&]\s*[A-Za-z]*\d+[A-Za-z]*)*\s*$"
 )
 _TERM_FORM_FALLBACK = {"symbol": "short", "verb-short": "verb", "short": None, "verb": None}
@@ -269,7 +280,29 @@ def _patch_citeproc() -> None:
         original_sort_keys = model.Key.sort_keys
 
         def sort_keys(self, items, context):
-            return [_plain_sort_key(key) for key in original_sort_keys(self, items, context)]
+            fingerprints = getattr(_render_state, "fingerprints", None)
+            if not fingerprints or self.get("variable") == "citation-number":
+                return [_plain_sort_key(key) for key in original_sort_keys(self, items, context)]
+            # A sort key depends on the work's data only: keep it per work.
+            keys = []
+            todo = []
+            for item in items:
+                fingerprint = fingerprints.get(id(item.reference))
+                cached = _sort_key_cache.get((self, fingerprint), _MISSING) if fingerprint else _MISSING
+                keys.append(cached)
+                if cached is _MISSING:
+                    todo.append(item)
+            if todo:
+                if len(_sort_key_cache) > _MEMO_LIMIT:
+                    _sort_key_cache.clear()
+                fresh = iter(original_sort_keys(self, todo, context))
+                for index, item in enumerate(items):
+                    if keys[index] is _MISSING:
+                        keys[index] = _plain_sort_key(next(fresh))
+                        fingerprint = fingerprints.get(id(item.reference))
+                        if fingerprint:
+                            _sort_key_cache[(self, fingerprint)] = keys[index]
+            return keys
 
         model.Key.sort_keys = sort_keys
 
@@ -286,8 +319,10 @@ def _patch_citeproc() -> None:
 
         model.CitationStylesElement.get_macro = get_macro
 
-        # Every XPath query citeproc-py makes is about the (never modified)
-        # style or locale tree, so its answer can be kept.
+        # Every XPath query citeproc-py makes is about the structure of the
+        # style or locale tree, which rendering does not change (citeproc-py
+        # only ever adds a default cs:name under a cs:names that has none,
+        # and no query looks for one), so its answer can be kept.
         original_xpath_search = model.CitationStylesElement.xpath_search
 
         def xpath_search(self, expression):
@@ -337,6 +372,10 @@ _macro_cache: dict = {}
 _calls_variable_cache: dict = {}
 _term_cache: dict = {}
 _xpath_cache: dict = {}
+_sort_key_cache: dict = {}
+_MISSING = object()
+# The works being rendered by this thread: id(citeproc Reference) -> fingerprint.
+_render_state = threading.local()
 
 
 def _repressed_variables(names_element, context) -> set[str]:
@@ -365,7 +404,7 @@ def _repress(names_element, context) -> None:
         repressed.setdefault(names_element.tag, []).append(names_element.get("variable"))
 
 
-_SORT_IGNORED = re.compile("[\u201c\u201d\u2018\u2019\"\u00ab\u00bb]")
+_SORT_IGNORED = _LazyRegex("[\u201c\u201d\u2018\u2019\"\u00ab\u00bb]")
 
 
 def _plain_sort_key(key):
@@ -400,7 +439,7 @@ def _initialize_is_false(name_element, context) -> bool:
 # style loading and caching
 # ---------------------------------------------------------------------------
 
-_STYLE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_STYLE_NAME = _LazyRegex(r"^[a-z0-9][a-z0-9._-]*$")
 _style_paths: dict[str, str] = {}
 _styles: dict[tuple, "_ParsedStyle"] = {}
 _styles_lock = threading.Lock()
@@ -470,6 +509,7 @@ def clear_style_cache() -> None:
         _calls_variable_cache.clear()
         _term_cache.clear()
         _xpath_cache.clear()
+        _sort_key_cache.clear()
 
 
 def _load_style(style: str | os.PathLike, locale: str | None) -> _ParsedStyle:
@@ -490,7 +530,7 @@ def _load_style(style: str | os.PathLike, locale: str | None) -> _ParsedStyle:
     return parsed
 
 
-def _parse_style(path: str, locale: str | None) -> _ParsedStyle:
+def _parse_style(path: str, locale: str | None, depth: int = 0) -> _ParsedStyle:
     _patch_citeproc()
     from lxml import etree
 
@@ -505,12 +545,12 @@ def _parse_style(path: str, locale: str | None) -> _ParsedStyle:
         raise ValueError(f"cannot read citation style {path}: not a CSL style (root element {root.tag!r})")
     if root.find(f"{{{CSL_NS}}}citation") is None:
         parent = _independent_parent(root)
-        if parent is None:
+        if parent is None or depth > 2:
             raise ValueError(f"cannot read citation style {path}: it has no <citation> element")
         parent_path = resolve_style(parent)
         if locale is None:
             locale = root.get("default-locale")  # a dependent style may set the locale
-        return _parse_style(parent_path, locale)
+        return _parse_style(parent_path, locale, depth + 1)
 
     if locale is None:
         locale = root.get("default-locale") or DEFAULT_LOCALE
@@ -522,6 +562,9 @@ def _parse_style(path: str, locale: str | None) -> _ParsedStyle:
         raise ValueError(f"cannot read citation style {path}: {exc}") from exc
 
     _fix_style_tree(style.root)
+    # citeproc-py decides from this attribute whether text is English (title
+    # case applies to English only): make it the locale actually used.
+    style.root.set("default-locale", locale)
     citation = style.root.find(f"{{{CSL_NS}}}citation")
     layout = citation.find(f"{{{CSL_NS}}}layout")
     close_quote = str(style.root.get_single_term("close-quote") or "\u201d")
@@ -608,7 +651,7 @@ def _formatter():
     return _formatter_singleton
 
 
-_DOI_PREFIX = re.compile(r"^\s*(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.I)
+_DOI_PREFIX = _LazyRegex(r"^\s*(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.I)
 
 
 def _clean_value(value):
@@ -648,6 +691,8 @@ class CitationFormatter:
         *,
         locale: str | None = None,
     ):
+        import json as _json
+
         self._style = _load_style(style, locale)
         self._items: list[dict] = []
         self._ids: dict[str, str] = {}  # citeproc key (lower case) -> original id
@@ -663,7 +708,7 @@ class CitationFormatter:
             prepared = _prepare_item(item)
             self._items.append(prepared)
             self._by_key[key] = prepared
-            self._json[key] = json.dumps(prepared, sort_keys=True, ensure_ascii=False, default=str)
+            self._json[key] = _json.dumps(prepared, sort_keys=True, ensure_ascii=False, default=str)
 
     @property
     def style_path(self) -> str:
@@ -690,8 +735,6 @@ class CitationFormatter:
         the bibliography also lists items no cluster cites (after the cited
         ones in numeric styles).
         """
-        from citeproc import Citation, CitationItem, CitationStylesBibliography, Locator
-
         clusters = [tuple(cluster) for cluster in clusters]
         order: list[str] = []
         seen: set[str] = set()
@@ -707,77 +750,16 @@ class CitationFormatter:
                     seen.add(key)
                     order.append(key)
 
-        parsed = self._style
-        style = parsed.style
-        with parsed.lock:
+        with self._style.lock:
             source = self._source()
-            bibliography = CitationStylesBibliography(style, source, _formatter())
-            # The bibliography is built from locator-less items: citeproc-py
-            # otherwise renders the first cite's locator as the chapter's pages.
-            if order:
-                bibliography.register(Citation([CitationItem(key) for key in order]))
-            bibliography.sort()
-            if parsed.year_suffix:
-                self._add_year_suffixes(bibliography, source)
-
-            citations = []
-            for cluster in clusters:
-                cites = []
-                for ref in cluster:
-                    locator = (ref.locator or "").strip() if ref.locator is not None else ""
-                    if locator:
-                        label = (ref.label or "page").strip() or "page"
-                        cites.append(CitationItem(self._key(ref.key), locator=Locator(label, locator)))
-                    else:
-                        cites.append(CitationItem(self._key(ref.key)))
-                citation = Citation(cites)
-                bibliography.register(citation)
-                citations.append(citation)
-
-            numbers = {key: i + 1 for i, key in enumerate(bibliography.keys)}
-            rank = numbers  # bibliography position orders the cites of a cluster
-            suffixes = {key: str(source[key].get("year_suffix", "")) for key in bibliography.keys}
-            memo = parsed.memo
-            if len(memo) > _MEMO_LIMIT:
-                memo.clear()
-
-            def state(key: str) -> tuple:
-                # everything a rendering of this work can depend on
-                return (self._json[key], suffixes[key], numbers[key] if parsed.uses_number else 0)
-
-            rendered = []
-            for cluster, citation in zip(clusters, citations):
-                if not cluster:
-                    rendered.append("")
-                    continue
-                memo_key = None
-                if parsed.memo_cites:
-                    memo_key = ("cite",) + tuple(
-                        state(cite.key) + ((cite.locator.label, cite.locator.identifier) if cite.has_locator else ())
-                        for cite in sorted(citation.cites, key=lambda cite: rank[cite.key])
-                    )
-                text = memo.get(memo_key) if memo_key else None
-                if text is None:
-                    text = str(bibliography.cite(citation, _unknown_cite) or "")
-                    if memo_key:
-                        memo[memo_key] = text
-                if parsed.numeric_collapse:
-                    text = _collapse_numbers(text, citation, numbers, parsed.citation_delimiter)
-                rendered.append(text)
-
-            entries = []
-            if parsed.has_bibliography:
-                for item in bibliography.items:
-                    memo_key = ("entry",) + state(item.key)
-                    text = memo.get(memo_key)
-                    if text is None:
-                        output = style.render_bibliography([item])
-                        text = memo[memo_key] = str(output[0]) if output else ""
-                    if text:
-                        entries.append((item.key, text))
+            _render_state.fingerprints = {id(source[key]): (self._json[key], "") for key in self._ids}
+            try:
+                in_text_text, entries = self._render(clusters, order, source)
+            finally:
+                _render_state.fingerprints = None
 
         in_text = []
-        for cluster, text in zip(clusters, rendered):
+        for cluster, text in zip(clusters, in_text_text):
             runs = self._runs(text, citation=True)
             if cluster and not runs:
                 # citeproc-py drops a cite it cannot render; never lose a mark.
@@ -788,6 +770,78 @@ class CitationFormatter:
             Reference(self._ids[key], self._runs(text, item=self._item(key))) for key, text in entries
         ]
         return in_text, references
+
+    def _render(self, clusters, order, source):
+        """citeproc-py's part: marked-up text of each cluster and entry."""
+        from citeproc import Citation, CitationItem, CitationStylesBibliography, Locator
+
+        parsed = self._style
+        style = parsed.style
+        bibliography = CitationStylesBibliography(style, source, _formatter())
+        # The bibliography is built from locator-less items: citeproc-py
+        # otherwise renders the first cite's locator as the chapter's pages.
+        if order:
+            bibliography.register(Citation([CitationItem(key) for key in order]))
+        bibliography.sort()
+        if parsed.year_suffix:
+            self._add_year_suffixes(bibliography, source)
+
+        citations = []
+        for cluster in clusters:
+            cites = []
+            for ref in cluster:
+                locator = (ref.locator or "").strip() if ref.locator is not None else ""
+                if locator:
+                    label = _csl_label(ref.label)
+                    cites.append(CitationItem(self._key(ref.key), locator=Locator(label, locator)))
+                else:
+                    cites.append(CitationItem(self._key(ref.key)))
+            citation = Citation(cites)
+            bibliography.register(citation)
+            citations.append(citation)
+
+        numbers = {key: i + 1 for i, key in enumerate(bibliography.keys)}
+        rank = numbers  # bibliography position orders the cites of a cluster
+        suffixes = {key: str(source[key].get("year_suffix", "")) for key in bibliography.keys}
+        memo = parsed.memo
+        if len(memo) > _MEMO_LIMIT:
+            memo.clear()
+
+        def state(key: str) -> tuple:
+            # everything a rendering of this work can depend on
+            return (self._json[key], suffixes[key], numbers[key] if parsed.uses_number else 0)
+
+        rendered = []
+        for cluster, citation in zip(clusters, citations):
+            if not cluster:
+                rendered.append("")
+                continue
+            memo_key = None
+            if parsed.memo_cites:
+                memo_key = ("cite",) + tuple(
+                    state(cite.key) + ((cite.locator.label, cite.locator.identifier) if cite.has_locator else ())
+                    for cite in sorted(citation.cites, key=lambda cite: rank[cite.key])
+                )
+            text = memo.get(memo_key) if memo_key else None
+            if text is None:
+                text = str(bibliography.cite(citation, _unknown_cite) or "")
+                if memo_key:
+                    memo[memo_key] = text
+            if parsed.numeric_collapse:
+                text = _collapse_numbers(text, citation, numbers, parsed.citation_delimiter)
+            rendered.append(text)
+
+        entries = []
+        if parsed.has_bibliography:
+            for item in bibliography.items:
+                memo_key = ("entry",) + state(item.key)
+                text = memo.get(memo_key)
+                if text is None:
+                    output = style.render_bibliography([item])
+                    text = memo[memo_key] = str(output[0]) if output else ""
+                if text:
+                    entries.append((item.key, text))
+        return rendered, entries
 
     # -- internals ----------------------------------------------------------
 
@@ -833,13 +887,22 @@ class CitationFormatter:
             for same in by_text.values():
                 if len(same) > 1:
                     for index, key in enumerate(same):  # bibliography order
-                        source[key]["year_suffix"] = String(_suffix_letters(index))
+                        letters = _suffix_letters(index)
+                        source[key]["year_suffix"] = String(letters)
+                        fingerprints = getattr(_render_state, "fingerprints", None)
+                        if fingerprints is not None:
+                            fingerprints[id(source[key])] = (self._json[key], letters)
 
     def _runs(self, text: str, *, citation: bool = False, item: dict | None = None) -> tuple[Run, ...]:
-        chars = _parse_markers(text)
-        chars = _tidy(chars, self._style.punctuation_in_quote, self._style.close_quote)
-        links = _find_links("".join(c for c, _ in chars), item) if item is not None else []
-        return _group_runs(chars, links, citation)
+        link_data = (item.get("URL"), item.get("DOI")) if item is not None else None
+        memo_key = ("runs", text, citation, link_data)
+        runs = self._style.memo.get(memo_key)
+        if runs is None:
+            chars = _parse_markers(text)
+            chars = _tidy(chars, self._style.punctuation_in_quote, self._style.close_quote)
+            links = _find_links("".join(c for c, _ in chars), item) if item is not None else []
+            runs = self._style.memo[memo_key] = _group_runs(chars, links, citation)
+        return runs
 
 
 def _prepare_item(item: dict) -> dict:
@@ -848,6 +911,23 @@ def _prepare_item(item: dict) -> dict:
     if isinstance(doi, str):
         prepared["DOI"] = _DOI_PREFIX.sub("", doi).strip()
     return prepared
+
+
+# Labels as an author may have typed them, for objects not made by tpkit.marks.
+_LABEL_ALIASES = {
+    "p": "page", "pp": "page", "pg": "page", "pages": "page",
+    "chap": "chapter", "ch": "chapter", "chapters": "chapter",
+    "sec": "section", "sect": "section", "sections": "section", "§": "section",
+    "fig": "figure", "figs": "figure", "figures": "figure",
+}
+
+
+def _csl_label(label: str | None) -> str:
+    """The CSL locator label for a cite; a bare locator is a page (as in Pandoc)."""
+    if not label or not str(label).strip():
+        return "page"
+    text = str(label).strip().lower().rstrip(".")
+    return _LABEL_ALIASES.get(text, text)
 
 
 def _unknown_cite(item):  # pragma: no cover - keys are checked beforehand
@@ -992,7 +1072,7 @@ def _tidy(chars: list[_Char], punctuation_in_quote: bool, close_quote: str) -> l
     return result
 
 
-_URL_RE = re.compile(r"(?:https?|ftp)://[^\s<>\"\u201c\u201d]+", re.I)
+_URL_RE = _LazyRegex(r"(?:https?|ftp)://[^\s<>\"\u201c\u201d]+", re.I)
 
 
 def _find_links(text: str, item: dict | None) -> list[tuple[int, int, str]]:
