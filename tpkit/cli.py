@@ -65,7 +65,9 @@ def _report(report: Report, fmt: str, strict: bool, stream=None) -> int:
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
 @click.option("--max-bytes", type=click.IntRange(min=1), default=None,
               help="Refuse files larger than this many bytes (default 5 MB).")
-def validate(paths: tuple[str, ...], fmt: str, strict: bool, max_bytes: int | None) -> None:
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Processes for large collections (default: all CPUs; small runs use one).")
+def validate(paths: tuple[str, ...], fmt: str, strict: bool, max_bytes: int | None, jobs: int | None) -> None:
     """Check entries against the content model and report every problem.
 
     PATHS are entry files or folders (searched for *.json); the default is entries/.
@@ -74,7 +76,7 @@ def validate(paths: tuple[str, ...], fmt: str, strict: bool, max_bytes: int | No
     options = Options()
     if max_bytes:
         options.max_bytes = max_bytes
-    report = validate_paths(paths or (DEFAULT_ENTRIES,), options)
+    report = validate_paths(paths or (DEFAULT_ENTRIES,), options, jobs=jobs or os.cpu_count() or 1)
     sys.exit(_report(report, fmt, strict))
 
 

@@ -40,10 +40,20 @@ class Result:
     issues: list[Issue] = field(default_factory=list)
     entry: "Entry | None" = None
     loaded: LoadedFile | None = None
+    # What collection rules need, kept even when entry and loaded are dropped (parallel validation)
+    entry_id: str | None = None
+    links: tuple[str, ...] = ()
+    valid: bool = False  # passed schema and model
+
+    def issue(self, code: str, severity: str, message: str, pointer: str, options: "Options") -> Issue:
+        """A located issue for this file, re-reading it if its text was not kept."""
+        if self.loaded is None:
+            self.loaded = load_file(self.path, self.display, max_bytes=options.max_bytes)
+        return self.loaded.issue(code, severity, message, pointer)
 
     @property
     def ok(self) -> bool:
-        return self.entry is not None and not any(issue.is_error for issue in self.issues)
+        return self.valid and not any(issue.is_error for issue in self.issues)
 
 
 @dataclass
@@ -125,6 +135,8 @@ def check_file(path: Path, display: str, options: Options) -> Result:
         result.issues.append(exc.issue)
         return result
     result.loaded = loaded
+    if isinstance(loaded.data.get("id"), str):
+        result.entry_id = loaded.data["id"]
 
     from tpkit.schema import schema_problems
 
@@ -156,37 +168,63 @@ def check_file(path: Path, display: str, options: Options) -> Result:
     for code, message, pointer in check_entry(entry, path, today):
         result.issues.append(loaded.issue(code, RULES[code].severity, message, pointer))
     result.entry = entry
+    result.valid = True
+    result.links = tuple(item.muscle for item in entry.associated_trigger_points)
     return result
 
 
-def check_collection(results: list[Result]) -> None:
+def check_collection(results: list[Result], options: Options | None = None) -> None:
     """Rules across files: unique ids, links between entries."""
+    options = options or Options()
     by_id: dict[str, Result] = {}
     for result in results:
-        if result.loaded is None:
+        if result.entry_id is None:
             continue
-        entry_id = result.entry.id if result.entry else result.loaded.data.get("id")
-        if not isinstance(entry_id, str):
-            continue
-        if entry_id in by_id:
-            first = by_id[entry_id].display
-            result.issues.append(result.loaded.issue(
-                "TP202", "error", f"id \"{entry_id}\" is also used by {first}; ids must be unique", "/id"))
+        if result.entry_id in by_id:
+            first = by_id[result.entry_id].display
+            result.issues.append(result.issue(
+                "TP202", "error", f"id \"{result.entry_id}\" is also used by {first}; ids must be unique", "/id", options))
         else:
-            by_id[entry_id] = result
+            by_id[result.entry_id] = result
     for result in results:
-        if result.entry is None:
-            continue
-        for i, item in enumerate(result.entry.associated_trigger_points):
-            if item.muscle not in by_id and item.muscle != result.entry.id:
-                result.issues.append(result.loaded.issue(
+        for i, muscle in enumerate(result.links):
+            if muscle not in by_id and muscle != result.entry_id:
+                result.issues.append(result.issue(
                     "TP211", "warning",
-                    f"associated muscle \"{item.muscle}\" has no entry in the collection yet; write "
-                    f"{item.muscle}.json or fix the id", f"/associated_trigger_points/{i}/muscle"))
+                    f"associated muscle \"{muscle}\" has no entry in the collection yet; write "
+                    f"{muscle}.json or fix the id", f"/associated_trigger_points/{i}/muscle", options))
 
 
-def validate_paths(paths: Iterable[str | os.PathLike], options: Options | None = None) -> Report:
+def _check_light(args: tuple[Path, str, Options]) -> Result:
+    """check_file for a worker process: sends back only what reports and collection rules need."""
+    result = check_file(*args)
+    result.entry = None
+    result.loaded = None
+    return result
+
+
+# Below this many files per process, starting workers costs more than it saves.
+FILES_PER_WORKER = 100
+
+
+def validate_paths(paths: Iterable[str | os.PathLike], options: Options | None = None, *, jobs: int = 1) -> Report:
+    """Validate files and folders.
+
+    With ``jobs`` > 1 and enough files, files are checked in worker processes and the
+    results carry issues only (no typed entries): that is what ``tpkit validate`` needs.
+    Exports call it with one job, to get the entries.
+    """
     options = options or Options()
-    results = [check_file(path, display, options) for path, display in discover(paths)]
-    check_collection(results)
+    files = discover(paths)
+    workers = min(jobs, len(files) // FILES_PER_WORKER)
+    if workers > 1:
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+        with context.Pool(workers) as pool:
+            chunk = max(1, len(files) // (workers * 4))
+            results = pool.map(_check_light, [(path, display, options) for path, display in files], chunksize=chunk)
+    else:
+        results = [check_file(path, display, options) for path, display in files]
+    check_collection(results, options)
     return Report(results)
