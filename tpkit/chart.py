@@ -23,7 +23,6 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from xml.sax.saxutils import escape
 
 from tpkit.vocabulary import BODY_REGIONS
 
@@ -36,6 +35,7 @@ __all__ = [
     "ESSENTIAL_RED",
     "load_geometry",
     "views_for",
+    "chart_size",
     "to_svg",
     "to_png",
     "to_drawing",
@@ -58,12 +58,16 @@ HALO = "#ffffff"
 BACKGROUND = "#ffffff"
 
 # Layout, in chart units
+# (text is large in chart units because a two-view chart prints about 3.5 in wide,
+# where one unit is under half a point)
 PAD = 8.0
-LABEL_H = 20.0
-LABEL_SIZE = 13.0
-LEGEND_W = 112.0
-LEGEND_SIZE = 10.0
-LEGEND_ROW = 17.0
+LABEL_H = 24.0
+LABEL_SIZE = 18.0
+SIDE_SIZE = 13.0
+LEGEND_W = 152.0
+LEGEND_SIZE = 14.0
+LEGEND_ROW = 23.0
+SWATCH_W, SWATCH_H = 20.0, 14.0
 OUTLINE_W = 1.3
 DETAIL_W = 0.7
 # Stipple: a staggered grid of dots, aligned to each view's origin
@@ -71,9 +75,9 @@ DOT_R = 0.75
 DOT_DX = 3.2
 DOT_DY = 2.8
 # Trigger point X
-X_HALF = 3.6
-X_W = 1.5
-X_HALO_W = 3.3
+X_HALF = 4.4
+X_W = 1.8
+X_HALO_W = 3.8
 
 PNG_DPI = 300
 _SUPERSAMPLE = 2
@@ -82,7 +86,11 @@ _SUPERSAMPLE = 2
 # ----------------------------------------------------------------------------- data
 @lru_cache(maxsize=1)
 def load_geometry() -> dict[str, Any]:
-    """The chart geometry (``tpkit/data/body-chart.json``), parsed once."""
+    """The chart geometry (``tpkit/data/body-chart.json``), parsed once; treat it as read-only.
+
+    ``{"views": {view: {"label", "width", "height", "outline", "details"}},
+    "regions": {code: {view: {"polygons": [[(x, y), ...], ...], "point": (x, y)}}}}``
+    """
     text = (resources.files("tpkit") / "data" / "body-chart.json").read_text(encoding="utf-8")
     data = json.loads(text)
     for view in VIEWS:
@@ -123,6 +131,13 @@ def views_for(figure: Figure) -> tuple[str, ...]:
     return VIEWS
 
 
+def chart_size(figure: Figure) -> tuple[float, float]:
+    """Width and height of the chart in chart units: the aspect ratio writers need to fit it on a page
+    (one view is portrait, about 0.72 wide per unit of height; two views about 1.13)."""
+    scene = _scene(figure)
+    return scene.width, scene.height
+
+
 # ----------------------------------------------------------------------------- scene
 @dataclass(frozen=True)
 class _Poly:
@@ -132,6 +147,7 @@ class _Poly:
     width: float = 0.0
     spill: bool = False  # fill with the stipple (SVG pattern / explicit dots)
     origin: tuple[float, float] = (0.0, 0.0)  # the view origin the stipple grid is aligned to
+    region: tuple[str, str, int] | None = None  # (code, view, polygon index) of a spillover zone
 
 
 @dataclass(frozen=True)
@@ -159,6 +175,7 @@ class _Scene:
     height: float
     items: tuple[Any, ...]
     views: tuple[str, ...]
+    origins: tuple[tuple[float, float], ...]  # top-left corner of each view, chart units
 
 
 def _shift(points, ox: float, oy: float) -> tuple[tuple[float, float], ...]:
@@ -175,6 +192,7 @@ def _scene(figure: Figure) -> _Scene:
     regions = geo["regions"]
     views = views_for(figure)
     items: list[Any] = []
+    origins: list[tuple[float, float]] = []
     x = PAD
     top = PAD + LABEL_H
     view_h = 0.0
@@ -185,24 +203,27 @@ def _scene(figure: Figure) -> _Scene:
         w, h = float(v["width"]), float(v["height"])
         view_h = max(view_h, h)
         origin = (x, top)
-        items.append(_Text(x + w / 2, PAD + LABEL_SIZE, v["label"], LABEL_SIZE, "middle", TEXT, bold=True))
+        origins.append(origin)
+        items.append(_Text(x + w / 2, PAD + LABEL_SIZE - 2.0, v["label"], LABEL_SIZE, "middle", TEXT, bold=True))
         # the patient's sides
-        right_x, left_x = (x + 14.0, x + w - 14.0) if view == "front" else (x + w - 14.0, x + 14.0)
-        items.append(_Text(right_x, top + 24.0, "R", 9.0, "middle", SIDE_TEXT))
-        items.append(_Text(left_x, top + 24.0, "L", 9.0, "middle", SIDE_TEXT))
+        side = -38.0 if view == "front" else 38.0  # the patient's right: viewer's left on the front view
+        right_x, left_x = x + w / 2 + side, x + w / 2 - side
+        items.append(_Text(right_x, top + 42.0, "R", SIDE_SIZE, "middle", SIDE_TEXT))
+        items.append(_Text(left_x, top + 42.0, "L", SIDE_SIZE, "middle", SIDE_TEXT))
         outline = _shift(v["outline"], *origin)
         items.append(_Poly(outline, BODY_FILL))
+        for line in v["details"]:  # under the zones: the zones are what the chart is about
+            items.append(_Line(_shift(line, *origin), DETAIL_LINE, DETAIL_W))
         for code in spill:
-            for poly in regions[code].get(view, {}).get("polygons", ()):
-                items.append(_Poly(_shift(poly, *origin), SPILLOVER_FILL, spill=True, origin=origin))
+            for index, poly in enumerate(regions[code].get(view, {}).get("polygons", ())):
+                items.append(_Poly(_shift(poly, *origin), SPILLOVER_FILL, spill=True, origin=origin,
+                                   region=(code, view, index)))
         for code in essential:
             for poly in regions[code].get(view, {}).get("polygons", ()):
                 # a hairline of the same red hides seams between adjacent zones
                 items.append(_Poly(_shift(poly, *origin), ESSENTIAL_RED, ESSENTIAL_RED, 0.35))
-        for line in v["details"]:
-            items.append(_Line(_shift(line, *origin), DETAIL_LINE, DETAIL_W))
         items.append(_Line(outline, BODY_LINE, OUTLINE_W, closed=True))
-        for code in figure.trigger_points:
+        for code in dict.fromkeys(figure.trigger_points):
             entry = regions[code].get(view)
             if entry is None:
                 continue
@@ -213,12 +234,12 @@ def _scene(figure: Figure) -> _Scene:
                 items.append(_Line(seg, MARK, X_W))
         x += w
     # legend, to the right of the views
-    lx = x + 6.0
+    lx = x + 4.0
     ly = top + 30.0
     rows: list[tuple[str, str]] = [("essential", "Essential zone"), ("spillover", "Spillover zone"),
                                    ("trigger", "Trigger point")]
     for kind, label in rows:
-        sw_x, sw_y, sw_w, sw_h = lx, ly - 9.0, 16.0, 11.0
+        sw_x, sw_y, sw_w, sw_h = lx, ly - 0.5 * LEGEND_SIZE - 0.5 * SWATCH_H + 0.5, SWATCH_W, SWATCH_H
         box = ((sw_x, sw_y), (sw_x + sw_w, sw_y), (sw_x + sw_w, sw_y + sw_h), (sw_x, sw_y + sw_h))
         if kind == "essential":
             items.append(_Poly(box, ESSENTIAL_RED, BODY_LINE, 0.5))
@@ -227,64 +248,71 @@ def _scene(figure: Figure) -> _Scene:
             items.append(_Line(box, BODY_LINE, 0.5, closed=True))
         else:
             items.append(_Poly(box, BODY_FILL, BODY_LINE, 0.5))
-            for seg in _cross(sw_x + sw_w / 2, sw_y + sw_h / 2, 3.3):
+            for seg in _cross(sw_x + sw_w / 2, sw_y + sw_h / 2, X_HALF):
                 items.append(_Line(seg, MARK, X_W))
-        items.append(_Text(lx + sw_w + 5.0, ly, label, LEGEND_SIZE, "start", TEXT))
+        items.append(_Text(lx + sw_w + 6.0, ly, label, LEGEND_SIZE, "start", TEXT))
         ly += LEGEND_ROW
     width = x + LEGEND_W + PAD
     height = top + view_h + PAD
-    return _Scene(width, height, tuple(items), views)
+    return _Scene(width, height, tuple(items), views, tuple(origins))
 
 
-def _dots(poly: _Poly) -> list[tuple[float, float]]:
-    """Stipple dot centres inside a polygon: a staggered grid aligned to the view origin."""
-    xs = [p[0] for p in poly.points]
-    ys = [p[1] for p in poly.points]
-    ox, oy = poly.origin
+def _item_dots(item: _Poly) -> tuple[tuple[float, float], ...]:
+    """Stipple dot centres for a spillover polygon of the scene, in chart units."""
+    ox, oy = item.origin
+    if item.region is not None:
+        base = _region_dots(*item.region)
+    else:
+        base = _dots(tuple((x - ox, y - oy) for x, y in item.points))
+    return _shift(base, ox, oy)
+
+
+@lru_cache(maxsize=None)
+def _region_dots(code: str, view: str, index: int) -> tuple[tuple[float, float], ...]:
+    """The stipple dots of one region polygon, in view coordinates (computed once)."""
+    return _dots(load_geometry()["regions"][code][view]["polygons"][index])
+
+
+def _dots(points) -> tuple[tuple[float, float], ...]:
+    """Stipple dot centres inside a polygon given in view coordinates: a staggered grid
+    aligned to the view origin, keeping the dots that fit inside (checked on three scan lines)."""
+    ys = [p[1] for p in points]
+    margin = DOT_R * 0.8
     res = []
-    j0 = math.floor((min(ys) - oy) / DOT_DY)
-    j1 = math.ceil((max(ys) - oy) / DOT_DY)
-    for j in range(j0, j1 + 1):
-        cy = oy + (j + 0.5) * DOT_DY
+    for j in range(math.floor(min(ys) / DOT_DY) - 1, math.ceil(max(ys) / DOT_DY) + 1):
+        cy = (j + 0.5) * DOT_DY
+        lines = [_spans(points, cy + dy) for dy in (-margin, 0.0, margin)]
+        if not all(lines):
+            continue
         shift = 0.25 if j % 2 == 0 else 0.75
-        i0 = math.floor((min(xs) - ox) / DOT_DX) - 1
-        i1 = math.ceil((max(xs) - ox) / DOT_DX) + 1
-        for i in range(i0, i1 + 1):
-            cx = ox + (i + shift) * DOT_DX
-            if _inside((cx, cy), poly.points) and _clearance((cx, cy), poly.points) >= DOT_R * 0.8:
+        lo = min(a for a, _ in lines[1])
+        hi = max(b for _, b in lines[1])
+        for i in range(math.floor(lo / DOT_DX) - 1, math.ceil(hi / DOT_DX) + 1):
+            cx = (i + shift) * DOT_DX
+            if all(any(a <= cx - margin and cx + margin <= b for a, b in spans) for spans in lines):
                 res.append((cx, cy))
-    return res
+    return tuple(res)
 
 
-def _inside(pt: tuple[float, float], poly) -> bool:
-    x, y = pt
-    res = False
-    n = len(poly)
-    j = n - 1
+def _spans(points, y: float) -> list[tuple[float, float]]:
+    """The stretches of the horizontal line at y that lie inside the polygon (even-odd)."""
+    xs = []
+    n = len(points)
     for i in range(n):
-        xi, yi = poly[i]
-        xj, yj = poly[j]
-        if (yi > y) != (yj > y) and x < (xj - xi) * (y - yi) / (yj - yi) + xi:
-            res = not res
-        j = i
-    return res
-
-
-def _clearance(pt: tuple[float, float], poly) -> float:
-    best = math.inf
-    px, py = pt
-    n = len(poly)
-    for i in range(n):
-        ax, ay = poly[i]
-        bx, by = poly[(i + 1) % n]
-        dx, dy = bx - ax, by - ay
-        length = dx * dx + dy * dy
-        t = 0.0 if length == 0 else max(0.0, min(1.0, ((px - ax) * dx + (py - ay) * dy) / length))
-        best = min(best, math.hypot(px - ax - t * dx, py - ay - t * dy))
-    return best
+        x0, y0 = points[i - 1]
+        x1, y1 = points[i]
+        if (y0 > y) != (y1 > y):
+            xs.append(x0 + (y - y0) * (x1 - x0) / (y1 - y0))
+    xs.sort()
+    return list(zip(xs[0::2], xs[1::2]))
 
 
 # ----------------------------------------------------------------------------- SVG
+def _escape(text: str) -> str:
+    """XML character data / attribute value escaping."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
 def _num(v: float) -> str:
     s = f"{v:.2f}".rstrip("0").rstrip(".")
     return "0" if s in ("-0", "") else s
@@ -302,10 +330,10 @@ def to_svg(figure: Figure) -> str:
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" viewBox="0 0 {_num(scene.width)} {_num(scene.height)}"'
         f' width="{_num(scene.width)}" height="{_num(scene.height)}" role="img" aria-labelledby="chart-title">',
-        f'<title id="chart-title">{escape(title)}</title>',
+        f'<title id="chart-title">{_escape(title)}</title>',
     ]
     if figure.caption and figure.caption != title:
-        out.append(f"<desc>{escape(figure.caption)}</desc>")
+        out.append(f"<desc>{_escape(figure.caption)}</desc>")
     patterns: dict[tuple[float, float], str] = {}
     for item in scene.items:
         if isinstance(item, _Poly) and item.spill and item.origin not in patterns:
@@ -317,8 +345,10 @@ def to_svg(figure: Figure) -> str:
                 f'<pattern id="{pid}" patternUnits="userSpaceOnUse" x="{_num(ox)}" y="{_num(oy)}"'
                 f' width="{_num(DOT_DX)}" height="{_num(2 * DOT_DY)}">'
                 f'<rect width="{_num(DOT_DX)}" height="{_num(2 * DOT_DY)}" fill="{SPILLOVER_FILL}"/>'
-                f'<circle cx="{_num(0.25 * DOT_DX)}" cy="{_num(0.5 * DOT_DY)}" r="{_num(DOT_R)}" fill="{SPILLOVER_DOT}"/>'
-                f'<circle cx="{_num(0.75 * DOT_DX)}" cy="{_num(1.5 * DOT_DY)}" r="{_num(DOT_R)}" fill="{SPILLOVER_DOT}"/>'
+                f'<circle cx="{_num(0.25 * DOT_DX)}" cy="{_num(0.5 * DOT_DY)}" r="{_num(DOT_R)}"'
+                f' fill="{SPILLOVER_DOT}"/>'
+                f'<circle cx="{_num(0.75 * DOT_DX)}" cy="{_num(1.5 * DOT_DY)}" r="{_num(DOT_R)}"'
+                f' fill="{SPILLOVER_DOT}"/>'
                 "</pattern>"
             )
         out.append("</defs>")
@@ -344,7 +374,7 @@ def to_svg(figure: Figure) -> str:
             anchor = ' text-anchor="middle"' if item.anchor == "middle" else ""
             out.append(
                 f'<text x="{_num(item.x)}" y="{_num(item.y)}" font-size="{_num(item.size)}"{weight}{anchor}'
-                f' fill="{item.fill}">{escape(item.text)}</text>'
+                f' fill="{item.fill}">{_escape(item.text)}</text>'
             )
     out.append("</g>")
     out.append("</svg>")
@@ -402,7 +432,7 @@ def to_png(figure: Figure, width_in: float = 3.5) -> bytes:
                 draw.polygon(px(item.points), fill=_rgb(item.fill))
             if item.spill:
                 r = DOT_R * k
-                for cx, cy in _dots(item):
+                for cx, cy in _item_dots(item):
                     draw.ellipse((cx * k - r, cy * k - r, cx * k + r, cy * k + r), fill=_rgb(SPILLOVER_DOT))
             if item.stroke and item.width:
                 stroke(item.points, item.stroke, item.width, closed=True)
@@ -414,7 +444,7 @@ def to_png(figure: Figure, width_in: float = 3.5) -> bytes:
             draw.text((item.x * k, item.y * k), item.text, font=font, fill=_rgb(item.fill), anchor=anchor)
     img = img.resize((out_w, out_h), Image.Resampling.LANCZOS)
     buf = BytesIO()
-    img.save(buf, format="PNG", dpi=(PNG_DPI, PNG_DPI), optimize=False, compress_level=9)
+    img.save(buf, format="PNG", dpi=(PNG_DPI, PNG_DPI), optimize=False, compress_level=6)
     return buf.getvalue()
 
 
@@ -444,7 +474,7 @@ def to_drawing(figure: Figure, width_pt: float) -> Drawing:
                                     strokeWidth=0))
             if item.spill:
                 group = Group()
-                for cx, cy in _dots(item):
+                for cx, cy in _item_dots(item):
                     group.add(Circle(cx * s, height_pt - cy * s, DOT_R * s, fillColor=HexColor(SPILLOVER_DOT),
                                      strokeColor=None, strokeWidth=0))
                 drawing.add(group)
