@@ -159,3 +159,37 @@ def test_interrupted_export_leaves_previous_outputs(collection, tmp_path, monkey
     assert set(after) == set(before)
     assert after["piriformis.docx"] == before["piriformis.docx"]
     assert not [p for p in out.rglob("*.tmp")]
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT"])
+def test_signal_during_export_leaves_previous_outputs_and_no_temporary_files(tmp_path, signal_name):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    from corpus import make_corpus
+
+    entries = tmp_path / "entries"
+    make_corpus(entries, 40)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "tpkit", "export", str(entries), "--format", "pdf", "--out", str(out), "--jobs", "1"]
+    subprocess.run(command + ["-q"], check=True, capture_output=True)
+    before = {p.name: p.read_bytes() for p in (out / "pdf").iterdir()}
+    for path in entries.glob("*.json"):  # change every entry so that every output would be rewritten
+        path.write_text(path.read_text(encoding="utf-8").replace('"published"', '"review"'), encoding="utf-8")
+
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    for line in process.stderr:
+        if line.startswith("built "):
+            break
+    time.sleep(0.05)
+    process.send_signal(getattr(signal, signal_name))
+    process.wait(timeout=60)
+    assert process.returncode != 0
+    after = {p.name: p for p in (out / "pdf").iterdir()}
+    assert set(after) == set(before), "no file lost, no temporary file left behind"
+    for name, path in after.items():
+        data = path.read_bytes()
+        assert data == before[name] or data.startswith(b"%PDF") and data.rstrip().endswith(b"%%EOF")
