@@ -26,40 +26,27 @@ def test_schema_is_valid_draft_2020_12():
     assert schema["$id"]
 
 
+def subschemas(node, where="#"):
+    """Every schema object below node, with its location; `if` conditions are skipped (they describe nothing)."""
+    if isinstance(node, dict):
+        yield where, node
+        for key, value in node.items():
+            if key != "if":
+                yield from subschemas(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from subschemas(value, f"{where}/{index}")
+
+
 def test_every_property_has_title_and_description():
-    missing = []
-
-    def walk(node, where):
-        if isinstance(node, dict):
-            for name, sub in node.get("properties", {}).items():
-                if "title" not in sub or "description" not in sub:
-                    missing.append(f"{where}/properties/{name}")
-            for key, value in node.items():
-                if key != "if":  # conditions test a value; they describe nothing an editor writes
-                    walk(value, f"{where}/{key}")
-        elif isinstance(node, list):
-            for index, value in enumerate(node):
-                walk(value, f"{where}/{index}")
-
-    walk(load_schema(), "#")
+    missing = [f"{where}/properties/{name}" for where, node in subschemas(load_schema())
+               for name, sub in node.get("properties", {}).items() if "title" not in sub or "description" not in sub]
     assert missing == []
 
 
 def test_objects_forbid_additional_properties():
-    loose = []
-
-    def walk(node, where):
-        if isinstance(node, dict):
-            if "properties" in node and node.get("additionalProperties") is not False:
-                loose.append(where)
-            for key, value in node.items():
-                if key != "if":
-                    walk(value, f"{where}/{key}")
-        elif isinstance(node, list):
-            for index, value in enumerate(node):
-                walk(value, f"{where}/{index}")
-
-    walk(load_schema(), "#")
+    loose = [where for where, node in subschemas(load_schema())
+             if "properties" in node and node.get("additionalProperties") is not False]
     assert loose == []
 
 

@@ -134,6 +134,15 @@ def _validated(paths: tuple[str, ...], size_limit: int, strict: bool, quiet: boo
     return report
 
 
+def _entries_to_export(paths, config, statuses, strict: bool, quiet: bool):
+    """Validated entries with the wanted statuses, and the names of all entries (for links)."""
+    report = _validated(paths, config.size_limit, strict, quiet)
+    entries = [e for e in report.entries() if not statuses or e.status in statuses]
+    if not entries:
+        click.echo("tpkit: no entries to export" + (" with that status" if statuses else ""), err=True)
+    return entries, {e.id: e.name for e in report.entries()}
+
+
 def _settings(config, out, formats, *, paper, template, csl, publisher, book, bundle_version, jobs, incremental, force):
     from tpkit.export import Settings
     from tpkit.writers import RenderOptions
@@ -222,11 +231,8 @@ def export(ctx, paths, formats, book, jobs, out, statuses, paper, template, csl,
                          publisher=publisher, book=book, bundle_version=bundle_version, jobs=jobs,
                          incremental=False, force=True)
     _check_settings(settings)
-    report = _validated(paths, config.size_limit, strict, quiet)
-    entries = [e for e in report.entries() if not statuses or e.status in statuses]
-    names = {e.id: e.name for e in report.entries()}
+    entries, names = _entries_to_export(paths, config, statuses, strict, quiet)
     if not entries:
-        click.echo("tpkit: no entries to export" + (" with that status" if statuses else ""), err=True)
         return
     outcome = run_export(entries, settings, names=names, progress=_progress(quiet))
     if not quiet:
@@ -253,11 +259,8 @@ def build(ctx, paths, jobs, force, book_title, out, statuses, paper, template, c
                          book=book_title or config.book_title, bundle_version=bundle_version,
                          jobs=jobs or os.cpu_count() or 1, incremental=True, force=force)
     _check_settings(settings)
-    report = _validated(paths, config.size_limit, strict, quiet)
-    entries = [e for e in report.entries() if not statuses or e.status in statuses]
-    names = {e.id: e.name for e in report.entries()}
+    entries, names = _entries_to_export(paths, config, statuses, strict, quiet)
     if not entries:
-        click.echo("tpkit: no entries to build" + (" with that status" if statuses else ""), err=True)
         return
     show_bar = not quiet and sys.stderr.isatty()
     if show_bar:

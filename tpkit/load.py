@@ -182,7 +182,10 @@ def scan_positions(text: str) -> tuple[dict[str, tuple[int, int]], tuple[str, st
         return index + 1, offset - line_starts[index] + 1
 
     positions: dict[str, tuple[int, int]] = {}
-    duplicate = None
+    duplicates: list[tuple[str, str, int, int]] = []
+
+    def first(found: list):
+        return found[0] if found else None
     # Each frame: [kind, pointer, keys seen or next index]
     stack: list[list] = []
     pos = _WS.match(text, 0).end()
@@ -199,12 +202,9 @@ def scan_positions(text: str) -> tuple[dict[str, tuple[int, int]], tuple[str, st
                     pos += 1
                 else:
                     stack.append(["object", pending_pointer, set()])
-                    pending_pointer, pos = _member_name(text, pos, stack[-1], positions, where)
+                    pending_pointer, pos = _member_name(text, pos, stack[-1], positions, where, duplicates)
                     if pending_pointer is None:
-                        return positions, duplicate
-                    if isinstance(pending_pointer, tuple):
-                        duplicate = duplicate or pending_pointer[1]
-                        pending_pointer = pending_pointer[0]
+                        return positions, first(duplicates)
                     continue
             elif char == "[":
                 pos = _WS.match(text, pos + 1).end()
@@ -220,12 +220,12 @@ def scan_positions(text: str) -> tuple[dict[str, tuple[int, int]], tuple[str, st
             else:
                 match = _SCALAR.match(text, pos)
                 if not match:
-                    return positions, duplicate
+                    return positions, first(duplicates)
                 pos = match.end()
             # After a value: close containers or move to the next member/item.
             while True:
                 if not stack:
-                    return positions, duplicate
+                    return positions, first(duplicates)
                 pos = _WS.match(text, pos).end()
                 frame = stack[-1]
                 char = text[pos]
@@ -236,23 +236,21 @@ def scan_positions(text: str) -> tuple[dict[str, tuple[int, int]], tuple[str, st
                         pending_pointer = f"{frame[1]}/{frame[2]}"
                         positions[pending_pointer] = where(pos)
                     else:
-                        pending_pointer, pos = _member_name(text, pos, frame, positions, where)
+                        pending_pointer, pos = _member_name(text, pos, frame, positions, where, duplicates)
                         if pending_pointer is None:
-                            return positions, duplicate
-                        if isinstance(pending_pointer, tuple):
-                            duplicate = duplicate or pending_pointer[1]
-                            pending_pointer = pending_pointer[0]
+                            return positions, first(duplicates)
                     break
                 if char in "}]":
                     stack.pop()
                     pos += 1
                     continue
-                return positions, duplicate
+                return positions, first(duplicates)
     except IndexError:
-        return positions, duplicate
+        return positions, first(duplicates)
 
 
-def _member_name(text, pos, frame, positions, where):
+def _member_name(text, pos, frame, positions, where, duplicates):
+    """Read a member name at pos; record its position (or, if repeated, the duplicate). Returns (pointer, pos)."""
     match = _STRING.match(text, pos)
     if not match:
         return None, pos
@@ -264,7 +262,8 @@ def _member_name(text, pos, frame, positions, where):
         return None, pos
     pos += 1
     if key in frame[2]:
-        return (pointer, (pointer, key, *line_column)), pos
-    frame[2].add(key)
-    positions[pointer] = line_column
+        duplicates.append((pointer, key, *line_column))
+    else:
+        frame[2].add(key)
+        positions[pointer] = line_column
     return pointer, pos
