@@ -338,17 +338,34 @@ def _near_duplicates(entry: "Entry") -> Iterator[Finding]:
         words = frozenset(line.split())
         if len(words) >= 4:
             items.append((section, pointer, words, len(words)))
+    # Dice >= d needs the smaller set to hold at least d / (2 - d) of the larger one's size, so after
+    # sorting by size each item is compared only with the slightly smaller items just before it.
+    items.sort(key=lambda item: item[3])
+    ratio = NEAR_DUPLICATE_DICE / (2 - NEAR_DUPLICATE_DICE)
+    found: dict[str, str] = {}
     for index, (section, pointer, words, size) in enumerate(items):
-        for other_section, other_pointer, other_words, other_size in items[:index]:
+        other = index - 1
+        while other >= 0 and items[other][3] >= ratio * size:
+            other_section, other_pointer, other_words, other_size = items[other]
+            other -= 1
             if other_section == section:
                 continue
-            total = size + other_size
-            if 2 * min(size, other_size) < NEAR_DUPLICATE_DICE * total:
-                continue  # too different in length to reach the threshold
-            if 2 * len(words & other_words) >= NEAR_DUPLICATE_DICE * total:
-                yield ("TP212", f"this item repeats {other_pointer} almost word for word; reword one or remove it",
-                       pointer)
-                break
+            if 2 * len(words & other_words) >= NEAR_DUPLICATE_DICE * (size + other_size):
+                # report the later item in reading order, pointing at the earlier one
+                first, second = sorted((pointer, other_pointer), key=_reading_order)
+                found.setdefault(second, first)
+    for second in sorted(found, key=_reading_order):
+        yield ("TP212", f"this item repeats {found[second]} almost word for word; reword one or remove it", second)
+
+
+_SECTION_ORDER = {key: index for index, key in enumerate(
+    ("indications", "actions", "symptoms", "perpetuating_factors", "differential_diagnosis", "examination",
+     "corrective_actions"))}
+
+
+def _reading_order(pointer: str) -> tuple:
+    parts = pointer.split("/")[1:]
+    return (_SECTION_ORDER.get(parts[0], 99), *(int(p) if p.isdigit() else 0 for p in parts[1:]))
 
 
 def _suggest(key: str, keys: set[str]) -> str:
