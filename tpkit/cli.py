@@ -268,8 +268,9 @@ def build(ctx, paths, jobs, force, book_title, out, statuses, paper, template, c
             outcome = run_export(entries, settings, names=names, progress=lambda action, path: bar.update(1))
     else:
         outcome = run_export(entries, settings, names=names, progress=_progress(quiet))
-    click.echo(f"{len(outcome.built)} built, {len(outcome.up_to_date)} up to date, {len(outcome.removed)} removed "
-               f"in {outcome.seconds:.1f} s -> {settings.out}", err=True)
+    if not quiet:
+        click.echo(f"{len(outcome.built)} built, {len(outcome.up_to_date)} up to date, {len(outcome.removed)} removed "
+                   f"in {outcome.seconds:.1f} s -> {settings.out}", err=True)
 
 
 @cli.command()
