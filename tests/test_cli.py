@@ -212,3 +212,17 @@ def test_every_command_is_documented_in_readme():
                 yield from walk(command, f"{prefix} {name}")
     for command in walk(cli, "tpkit"):
         assert command in readme, f"{command} is not in README.md"
+
+
+def test_parallel_validation_matches_serial_and_stays_quiet(tmp_path):
+    sys.path.insert(0, str(ROOT / "bench"))
+    from corpus import make_corpus
+
+    make_corpus(tmp_path / "entries", 250)
+    shutil.copy(CASES / "invalid" / "tp205-segment-gap.json", tmp_path / "entries")
+    runs = [subprocess.run([sys.executable, "-m", "tpkit", "validate", "--format", "json", "--jobs", jobs,
+                            str(tmp_path / "entries")], capture_output=True, text=True) for jobs in ("1", "2")]
+    assert runs[0].returncode == runs[1].returncode == 1
+    assert runs[0].stdout == runs[1].stdout
+    assert runs[1].stderr == ""
+    assert [i["code"] for i in json.loads(runs[1].stdout)["issues"]] == ["TP205", "TP211"]

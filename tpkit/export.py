@@ -176,10 +176,17 @@ def run_export(entries: Sequence["Entry"], settings: Settings, *, names: dict[st
 
     if settings.jobs > 1 and len(todo) > 1:
         tasks = [(entry, fmts, names, settings) for entry, fmts in todo]
-        with ProcessPoolExecutor(max_workers=settings.jobs) as pool:
+        from tpkit.validate import default_signals
+
+        pool = ProcessPoolExecutor(max_workers=settings.jobs, initializer=default_signals)
+        try:
             chunk = max(1, len(tasks) // (settings.jobs * 8))
             for (entry, _), rendered in zip(todo, pool.map(_render_entry_task, tasks, chunksize=chunk)):
                 store(entry, rendered)
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)  # an interrupt must not wait for queued work
+            raise
+        pool.shutdown()
     else:
         for entry, fmts in todo:
             store(entry, _render_entry(entry, fmts, names, settings))

@@ -195,6 +195,14 @@ def check_collection(results: list[Result], options: Options | None = None) -> N
                     f"{muscle}.json or fix the id", f"/associated_trigger_points/{i}/muscle", options))
 
 
+def default_signals() -> None:
+    """In worker processes: the default SIGTERM and SIGINT, so that only the parent reports an interruption."""
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _check_light(args: tuple[Path, str, Options]) -> Result:
     """check_file for a worker process: sends back only what reports and collection rules need."""
     result = check_file(*args)
@@ -221,9 +229,16 @@ def validate_paths(paths: Iterable[str | os.PathLike], options: Options | None =
         import multiprocessing
 
         context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
-        with context.Pool(workers) as pool:
+        pool = context.Pool(workers, initializer=default_signals)
+        try:
             chunk = max(1, len(files) // (workers * 4))
             results = pool.map(_check_light, [(path, display, options) for path, display in files], chunksize=chunk)
+            pool.close()
+        except BaseException:
+            pool.terminate()
+            raise
+        finally:
+            pool.join()
     else:
         results = [check_file(path, display, options) for path, display in files]
     check_collection(results, options)
