@@ -226,3 +226,19 @@ def test_parallel_validation_matches_serial_and_stays_quiet(tmp_path):
     assert runs[0].stdout == runs[1].stdout
     assert runs[1].stderr == ""
     assert [i["code"] for i in json.loads(runs[1].stdout)["issues"]] == ["TP205", "TP211"]
+
+
+@pytest.mark.parametrize("suffix, magic", [(".svg", b"<?xml"), (".png", b"\x89PNG"), (".pdf", b"%PDF")])
+def test_chart_command_writes_by_suffix(tmp_path, suffix, magic):
+    out = tmp_path / f"chart{suffix}"
+    result = invoke("chart", str(ENTRIES / "gluteus-minimus.json"), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(magic)
+
+
+def test_chart_command_refuses_other_suffixes_and_invalid_entries(tmp_path):
+    bad_suffix = CliRunner().invoke(cli, ["chart", str(ENTRIES / "piriformis.json"), "--out", str(tmp_path / "x.gif")])
+    assert bad_suffix.exit_code == 2
+    invalid = CliRunner().invoke(cli, ["chart", str(CASES / "invalid" / "tp207-no-essential-zone.json"),
+                                       "--out", str(tmp_path / "x.svg")])
+    assert invalid.exit_code == 1 and not (tmp_path / "x.svg").exists()

@@ -494,17 +494,20 @@ def to_drawing(figure: Figure, width_pt: float) -> Drawing:
 
 # ----------------------------------------------------------------------------- files
 def write_chart(figure: Figure, path: str | Path) -> Path:
-    """Write the chart to ``path`` as SVG, PNG or PDF, chosen by the suffix."""
+    """Write the chart to ``path`` as SVG, PNG or PDF, chosen by the suffix (atomically)."""
+    from tpkit.write import write_atomic
+
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".svg":
-        path.write_text(to_svg(figure), encoding="utf-8", newline="\n")
+        data = to_svg(figure).encode("utf-8")
     elif suffix == ".png":
-        path.write_bytes(to_png(figure))
+        data = to_png(figure)
     elif suffix == ".pdf":
         from reportlab.graphics import renderPDF
 
-        renderPDF.drawToFile(to_drawing(figure, 252.0), str(path), invariant=1)
+        data = renderPDF.drawToString(to_drawing(figure, 252.0), invariant=1)
     else:
         raise ValueError(f"cannot write a chart as {suffix or 'a file without a suffix'!r}: use .svg, .png or .pdf")
+    write_atomic(path, data)
     return path
