@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+import sys
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -451,6 +452,12 @@ def to_png(figure: Figure, width_in: float = 3.5) -> bytes:
 # ----------------------------------------------------------------------------- reportlab
 def to_drawing(figure: Figure, width_pt: float) -> Drawing:
     """The chart as a reportlab vector ``Drawing``, ``width_pt`` points wide."""
+    if "reportlab.graphics.shapes" not in sys.modules:
+        from reportlab import rl_config
+
+        # Attribute checking on every shape costs two thirds of the drawing time; the shapes
+        # here are built by this module from validated data. Read when shapes is first imported.
+        rl_config.shapeChecking = 0
     from reportlab.graphics.shapes import Circle, Drawing, Group, Polygon, PolyLine, String
     from reportlab.lib.colors import HexColor
 
