@@ -305,7 +305,8 @@ def created_time(entries: Sequence[Entry]) -> _dt.datetime:
 def _rfc3339(moment: _dt.datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("created must be a timezone-aware datetime")
-    return moment.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat, not strftime("%Y"): strftime drops the leading zeros of years before 1000
+    return moment.astimezone(_dt.timezone.utc).replace(tzinfo=None, microsecond=0).isoformat() + "Z"
 
 
 def _licenses(entries: Sequence[Entry], license: str | None) -> list[dict]:
@@ -445,7 +446,7 @@ def _index_row(entry: Entry) -> dict:
 
 
 def _zip_time(created: str) -> tuple[int, int, int, int, int, int]:
-    moment = _dt.datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ")
+    moment = _dt.datetime.fromisoformat(created.removesuffix("Z"))
     low, high = _dt.datetime(1980, 1, 1), _dt.datetime(2107, 12, 31, 23, 59, 58)
     moment = min(max(moment, low), high)
     return (moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second)

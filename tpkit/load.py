@@ -101,6 +101,13 @@ def load_file(path: Path, display: str | None = None, *, max_bytes: int = DEFAUL
     try:
         data = _DECODER.decode(text)
     except _DuplicateKey:
+        # The hook stops at the first duplicate; a syntax error further on is the more basic problem.
+        try:
+            json.loads(text, parse_constant=_reject_constant)
+        except json.JSONDecodeError as exc:
+            raise fail("TP003", f"not valid JSON: {_explain_syntax(exc)}", exc.lineno, exc.colno) from None
+        except (RecursionError, ValueError):
+            pass
         _, duplicate = scan_positions(text)
         pointer, key, line, column = duplicate or ("", "?", 1, 1)
         raise LoadError(Issue(display, line, column, "TP004", "error",
@@ -111,6 +118,12 @@ def load_file(path: Path, display: str | None = None, *, max_bytes: int = DEFAUL
         raise fail("TP007", f"JSON nested too deeply (more than {max_depth} levels)") from None
     except ValueError as exc:  # NaN / Infinity
         raise fail("TP003", f"not valid JSON: {exc}") from None
+    if "\\u" in text:
+        lone = _lone_surrogate(text)
+        if lone is not None:
+            line, column = _line_column_of_text(text, lone.start())
+            raise fail("TP002", f"{lone.group()} is half of a UTF-16 surrogate pair without its partner; "
+                                "such text cannot be stored as UTF-8: remove or fix the escape", line, column)
     loaded = LoadedFile(path, display, text, data)
     if not isinstance(data, dict):
         kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(type(data), "a number")
@@ -138,6 +151,28 @@ def _depth_exceeds(data: Any, limit: int) -> bool:
         elif isinstance(value, list):
             stack.extend((child, depth + 1) for child in value if isinstance(child, (dict, list)))
     return False
+
+
+_SURROGATE_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u([dD][89a-fA-F][0-9a-fA-F]{2})")
+
+
+def _lone_surrogate(text: str) -> "re.Match[str] | None":
+    """The first \\uD800–\\uDFFF escape that is not a high surrogate directly followed by a low one."""
+    matches = list(_SURROGATE_ESCAPE.finditer(text))
+    index = 0
+    while index < len(matches):
+        high = matches[index].group(2)[1].lower() in "89ab"
+        following = matches[index + 1] if index + 1 < len(matches) else None
+        if high and following and following.start() == matches[index].end() and not following.group(1) \
+                and following.group(2)[1].lower() in "cdef":
+            index += 2
+            continue
+        return matches[index]
+    return None
+
+
+def _line_column_of_text(text: str, offset: int) -> tuple[int, int]:
+    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
 def _line_column_of_bytes(raw: bytes, offset: int) -> tuple[int, int]:
@@ -245,7 +280,8 @@ def scan_positions(text: str) -> tuple[dict[str, tuple[int, int]], tuple[str, st
                     pos += 1
                     continue
                 return positions, first(duplicates)
-    except IndexError:
+    except (IndexError, AttributeError, ValueError):
+        # Text the parser has not fully accepted (a syntax error past a duplicate key): keep what was read.
         return positions, first(duplicates)
 
 

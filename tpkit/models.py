@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from tpkit.vocabulary import BODY_REGIONS, CATEGORIES, REGIONS, SEGMENTS, STATUSES
 
@@ -25,7 +25,17 @@ Segment = Literal[SEGMENTS]  # type: ignore[valid-type]
 Category = Literal[CATEGORIES]  # type: ignore[valid-type]
 Region = Literal[REGIONS]  # type: ignore[valid-type]
 Status = Literal[STATUSES]  # type: ignore[valid-type]
-PositiveInt = Annotated[int, Field(strict=True, ge=1)]
+
+
+def _integral(value: object) -> object:
+    """JSON Schema counts 2.0 as the integer 2; so does the model (2.5 still fails as not an int)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_integral), Field(strict=True)]
+PositiveInt = Annotated[WholeNumber, Field(ge=1)]
 
 
 class _Strict(BaseModel):
@@ -106,7 +116,7 @@ class CslName(_Strict):
 
 
 class CslDate(_Strict):
-    date_parts: list[Annotated[list[Annotated[int, Field(strict=True)]], Field(min_length=1, max_length=3)]] = Field(
+    date_parts: list[Annotated[list[WholeNumber], Field(min_length=1, max_length=3)]] = Field(
         alias="date-parts", min_length=1, max_length=1
     )
 
@@ -137,13 +147,13 @@ class Citation(_Strict):
     publisher: Text | None = None
     publisher_place: Text | None = Field(default=None, alias="publisher-place")
     container_title: Text | None = Field(default=None, alias="container-title")
-    URL: Annotated[str, StringConstraints(strict=True, pattern=r"^https?://[^\s]+$")] | None = None
+    URL: Annotated[str, StringConstraints(strict=True, pattern=r"^https?://[^\s\x00-\x1f\x7f-\x9f]+$")] | None = None
     accessed: CslDate | None = None
     edition: TextOrNumber | None = None
     page: Text | None = None
     volume: TextOrNumber | None = None
     issue: TextOrNumber | None = None
-    DOI: Annotated[str, StringConstraints(strict=True, pattern=r"^10\.[0-9]{4,9}/[^\s]+$")] | None = None
+    DOI: Annotated[str, StringConstraints(strict=True, pattern=r"^10\.[0-9]{4,9}/[^\s\x00-\x1f\x7f-\x9f]+$")] | None = None
     ISBN: Annotated[str, StringConstraints(strict=True, pattern=r"^(97[89][- ]?)?[0-9][0-9 -]{7,15}[0-9Xx]$")] | None = None
 
     @model_validator(mode="after")

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Callable
 
 from tpkit.validate import Report
@@ -67,7 +68,12 @@ def github(report: Report, color: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def _xml_text(value: str) -> str:
+    # XML 1.0 cannot hold these even escaped; show them as \uXXXX so the report stays well-formed
+    value = _NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", value)
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 

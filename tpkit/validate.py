@@ -140,7 +140,16 @@ def check_file(path: Path, display: str, options: Options) -> Result:
 
     from tpkit.schema import schema_problems
 
-    problems = schema_problems(loaded.data)
+    try:
+        problems = schema_problems(loaded.data)
+    except ValueError:
+        # jsonschema-rs refuses data nested deeper than its recursion limit (~256 levels)
+        try:
+            check_depth(loaded, options.max_depth)
+        except LoadError as exc:
+            result.issues.append(exc.issue)
+            return result
+        raise
     if problems:
         try:
             check_depth(loaded, options.max_depth)
