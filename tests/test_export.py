@@ -81,8 +81,11 @@ def test_export_is_deterministic(collection, tmp_path):
 
 
 def test_parallel_export_is_byte_identical(collection, tmp_path):
-    assert invoke("export", str(collection), "--format", "pdf", "--jobs", "1", "--out", str(tmp_path / "a"), "-q").exit_code == 0
-    assert invoke("export", str(collection), "--format", "pdf", "--jobs", "2", "--out", str(tmp_path / "b"), "-q").exit_code == 0
+    for jobs, folder in (("1", "a"), ("2", "b")):  # with 2 jobs the book is typeset in a worker
+        result = invoke("export", str(collection), "--format", "pdf", "--book", "Hip Book", "--jobs", jobs,
+                        "--out", str(tmp_path / folder), "-q")
+        assert result.exit_code == 0, result.output
+    assert (tmp_path / "b" / "pdf" / "hip-book.pdf").exists()
     for path in (tmp_path / "a" / "pdf").iterdir():
         assert path.read_bytes() == (tmp_path / "b" / "pdf" / path.name).read_bytes()
 

@@ -118,6 +118,13 @@ def _render_entry_task(args) -> dict[str, bytes]:
     return _render_entry(*args)
 
 
+def _render_book(ordered: Sequence["Entry"], names: dict[str, str], settings: Settings) -> bytes:
+    from tpkit.writers.pdf import render_book
+
+    documents = [build_entry_document(e, names, settings) for e in ordered]
+    return render_book(documents, settings.book_title, settings.render)
+
+
 # --- the engine ------------------------------------------------------------------
 
 def run_export(entries: Sequence["Entry"], settings: Settings, *, names: dict[str, str] | None = None,
@@ -174,25 +181,10 @@ def run_export(entries: Sequence["Entry"], settings: Settings, *, names: dict[st
             outcome.built.append(relpath)
             progress("built", relpath)
 
-    if settings.jobs > 1 and len(todo) > 1:
-        tasks = [(entry, fmts, names, settings) for entry, fmts in todo]
-        from tpkit.validate import default_signals
-
-        pool = ProcessPoolExecutor(max_workers=settings.jobs, initializer=default_signals)
-        try:
-            chunk = max(1, len(tasks) // (settings.jobs * 8))
-            for (entry, _), rendered in zip(todo, pool.map(_render_entry_task, tasks, chunksize=chunk)):
-                store(entry, rendered)
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)  # an interrupt must not wait for queued work
-            raise
-        pool.shutdown()
-    else:
-        for entry, fmts in todo:
-            store(entry, _render_entry(entry, fmts, names, settings))
-
-    # The book: one PDF of every entry, by region and name
-    if settings.book_title and "pdf" in settings.formats:
+    # The book: one PDF of every entry, by region and name. With a pool it is typeset in a
+    # worker of its own, started first, while the other workers export the entries.
+    book: tuple[str, list["Entry"]] | None = None
+    if settings.book_title and "pdf" in settings.formats and entries:
         from tpkit.layout import collection_order
 
         relpath = f"pdf/{slugify(settings.book_title)}.pdf"
@@ -201,15 +193,37 @@ def run_export(entries: Sequence["Entry"], settings: Settings, *, names: dict[st
         ordered = collection_order(entries)
         fingerprint = _digest("book", settings.book_title, *(entry_prints[e.id] for e in ordered))
         current[relpath] = {"fingerprint": fingerprint, "paths": [relpath]}
-        if entries and not fresh(relpath, fingerprint, [relpath]):
-            from tpkit.writers.pdf import render_book
-
-            documents = [build_entry_document(e, names, settings) for e in ordered]
-            write_atomic(out / relpath, render_book(documents, settings.book_title, settings.render))
-            outcome.built.append(relpath)
-            progress("built", relpath)
-        elif entries:
+        if fresh(relpath, fingerprint, [relpath]):
             outcome.up_to_date.append(relpath)
+        else:
+            book = (relpath, ordered)
+
+    pool = None
+    if settings.jobs > 1 and (len(todo) > 1 or (book and todo)):
+        from tpkit.validate import default_signals
+
+        pool = ProcessPoolExecutor(max_workers=settings.jobs, initializer=default_signals)
+    try:
+        book_future = pool.submit(_render_book, book[1], names, settings) if pool and book else None
+        if pool and todo:
+            tasks = [(entry, fmts, names, settings) for entry, fmts in todo]
+            chunk = max(1, len(tasks) // (settings.jobs * 8))
+            for (entry, _), rendered in zip(todo, pool.map(_render_entry_task, tasks, chunksize=chunk)):
+                store(entry, rendered)
+        else:
+            for entry, fmts in todo:
+                store(entry, _render_entry(entry, fmts, names, settings))
+        if book:
+            data = book_future.result() if book_future else _render_book(book[1], names, settings)
+            write_atomic(out / book[0], data)
+            outcome.built.append(book[0])
+            progress("built", book[0])
+    except BaseException:
+        if pool:
+            pool.shutdown(wait=False, cancel_futures=True)  # an interrupt must not wait for queued work
+        raise
+    if pool:
+        pool.shutdown()
 
     # The bundle: a folder and a zip of the same files
     if "bundle" in settings.formats:
