@@ -242,3 +242,13 @@ def test_chart_command_refuses_other_suffixes_and_invalid_entries(tmp_path):
     invalid = CliRunner().invoke(cli, ["chart", str(CASES / "invalid" / "tp207-no-essential-zone.json"),
                                        "--out", str(tmp_path / "x.svg")])
     assert invalid.exit_code == 1 and not (tmp_path / "x.svg").exists()
+
+
+def test_control_characters_from_an_entry_never_reach_the_terminal(tmp_path):
+    data = json.loads(BASE.read_text(encoding="utf-8"))
+    data["id"] = "escape"
+    data["\u001b[2J"] = 1
+    (tmp_path / "escape.json").write_text(json.dumps(data), encoding="utf-8")
+    for fmt in ("text", "github"):
+        out = invoke("validate", "--format", fmt, str(tmp_path)).output
+        assert "\x1b" not in out and "\\u001b[2J" in out

@@ -196,3 +196,67 @@ def test_signal_during_export_leaves_previous_outputs_and_no_temporary_files(tmp
     for name, path in after.items():
         data = path.read_bytes()
         assert data == before[name] or data.startswith(b"%PDF") and data.rstrip().endswith(b"%%EOF")
+
+
+def test_write_atomic_failure_keeps_the_old_file_and_no_temporary(tmp_path, monkeypatch):
+    from tpkit.write import write_atomic
+
+    target = tmp_path / "out.bin"
+    target.write_bytes(b"old")
+
+    def failing_replace(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(OSError):
+        write_atomic(target, b"new")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.bin"]
+
+
+def test_interrupted_book_leaves_the_previous_book(collection, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    assert invoke("export", str(collection), "--format", "pdf", "--book", "Hip", "--out", str(out), "-q").exit_code == 0
+    book = out / "pdf" / "hip.pdf"
+    before = book.read_bytes()
+
+    import tpkit.writers.pdf
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tpkit.writers.pdf, "render_book", interrupted)
+    result = CliRunner().invoke(cli, ["export", str(collection), "--format", "pdf", "--book", "Hip", "--out", str(out), "-q"])
+    assert result.exit_code != 0
+    assert book.read_bytes() == before
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_hostile_book_title_stays_inside_out(collection, tmp_path):
+    out = tmp_path / "out"
+    assert invoke("export", str(collection), "--format", "pdf", "--book", "../../etc/passwd", "--out", str(out),
+                  "-q").exit_code == 0
+    assert (out / "pdf" / "etc-passwd.pdf").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["entries", "out"]
+
+
+def test_tampered_manifest_cannot_delete_outside_out(collection, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep")
+    out = tmp_path / "exports"
+    assert invoke("build", str(collection), "--jobs", "1", "-q").exit_code == 0
+    manifest = json.loads((out / ".tpkit-manifest.json").read_text(encoding="utf-8"))
+    manifest["outputs"]["docx/gone.docx"] = {"fingerprint": "x", "paths": ["../victim.txt"]}
+    (out / ".tpkit-manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert invoke("build", str(collection), "--jobs", "1", "-q").exit_code == 0
+    assert victim.read_text() == "keep"
+
+
+def test_out_folder_without_write_permission_is_a_usage_error(collection, tmp_path, monkeypatch):
+    out = tmp_path / "locked"
+    out.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: False if Path(path) == out else real_access(path, mode))
+    result = CliRunner().invoke(cli, ["export", str(collection), "--out", str(out)])
+    assert result.exit_code == 2 and "locked" in result.output  # click or prepare_out, whichever looks first

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from tpkit import marks
 from tpkit.document import (
-    BulletItem, BulletList, Document, Figure, Metadata, Paragraph, Reference, References, Run, Section,
+    BulletItem, BulletList, Document, Figure, Metadata, Paragraph, References, Run, Section,
     SubHeading, Table, Zone,
 )
 from tpkit.vocabulary import CATEGORY_LABELS, REGION_LABELS, REGIONS, format_segments, region_words

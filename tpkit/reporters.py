@@ -13,6 +13,14 @@ from typing import Callable
 from tpkit.validate import Report
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def _visible(value: str) -> str:
+    """Control characters from an entry (say, in an unknown key) shown as \\uXXXX, never sent to a terminal."""
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", value)
+
+
 def _summary(report: Report) -> str:
     files = len(report.results)
     def plural(n: int, word: str) -> str:
@@ -27,7 +35,9 @@ def text(report: Report, color: bool = False) -> str:
         if color:
             severity = f"\x1b[1;31m{severity}\x1b[0m" if issue.is_error else f"\x1b[1;33m{severity}\x1b[0m"
         pointer = f" [{issue.pointer}]" if issue.pointer else ""
-        lines.append(f"{issue.path}:{issue.line}:{issue.column}: {severity} {issue.code} {issue.message}{pointer}")
+        # severity may carry our own colour codes; everything from the entry is made visible
+        lines.append(f"{_visible(issue.path)}:{issue.line}:{issue.column}: {severity} "
+                     f"{issue.code} {_visible(issue.message + pointer)}")
     summary = _summary(report)
     if color:
         summary = f"\x1b[1m{summary}\x1b[0m"
@@ -47,7 +57,7 @@ def json_report(report: Report, color: bool = False) -> str:
 
 
 def _gh_data(value: str) -> str:
-    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return _visible(value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def _gh_property(value: str) -> str:
