@@ -140,21 +140,24 @@ def check_file(path: Path, display: str, options: Options) -> Result:
 
     from tpkit.schema import schema_problems
 
+    def too_deep() -> bool:
+        # Only documents the schema rejects can be deep; then depth is the problem to report.
+        try:
+            check_depth(loaded, options.max_depth)
+        except LoadError as exc:
+            result.issues.append(exc.issue)
+            return True
+        return False
+
     try:
         problems = schema_problems(loaded.data)
     except ValueError:
         # jsonschema-rs refuses data nested deeper than its recursion limit (~256 levels)
-        try:
-            check_depth(loaded, options.max_depth)
-        except LoadError as exc:
-            result.issues.append(exc.issue)
+        if too_deep():
             return result
         raise
     if problems:
-        try:
-            check_depth(loaded, options.max_depth)
-        except LoadError as exc:
-            result.issues.append(exc.issue)
+        if too_deep():
             return result
         result.issues.extend(loaded.issue(code, "error", message, pointer) for code, message, pointer in problems)
         return result
