@@ -260,3 +260,10 @@ def test_out_folder_without_write_permission_is_a_usage_error(collection, tmp_pa
     monkeypatch.setattr(os, "access", lambda path, mode: False if Path(path) == out else real_access(path, mode))
     result = CliRunner().invoke(cli, ["export", str(collection), "--out", str(out)])
     assert result.exit_code == 2 and "locked" in result.output  # click or prepare_out, whichever looks first
+
+
+def test_template_that_is_not_a_docx_is_a_usage_error(collection, tmp_path):
+    fake = tmp_path / "house.docx"
+    fake.write_text("not a zip")
+    result = CliRunner().invoke(cli, ["export", str(collection), "--template", str(fake), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "not a Word .docx file" in result.output

@@ -169,6 +169,12 @@ def _check_settings(settings) -> None:
 
     try:
         CitationFormatter([], settings.style)
+        template = settings.render.template
+        if template is not None and "docx" in settings.formats:
+            import zipfile
+
+            if not template.is_file() or not zipfile.is_zipfile(template):
+                raise ValueError(f"template {template} is not a Word .docx file")
         if "bundle" in settings.formats:
             from tpkit.bundle import check_name, check_version
 
