@@ -139,6 +139,12 @@ def reference_load(raw: bytes) -> tuple[str, Any]:
     except RecursionError:
         return "TP007", None
     except _Duplicate:
+        try:  # a syntax error anywhere in the file is the more basic problem
+            json.loads(text, parse_constant=_constant)
+        except json.JSONDecodeError:
+            return "TP003", None
+        except (RecursionError, ValueError):
+            pass
         return "TP004", None
     except ValueError:
         return "TP003", None
