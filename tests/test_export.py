@@ -184,9 +184,11 @@ def test_signal_during_export_leaves_previous_outputs_and_no_temporary_files(tmp
         path.write_text(path.read_text(encoding="utf-8").replace('"published"', '"review"'), encoding="utf-8")
 
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
-    for line in process.stderr:
-        if line.startswith("built "):
+    while True:  # readline, not iteration: iterating a pipe reads ahead and may wait for the end
+        line = process.stderr.readline()
+        if not line or line.startswith("built "):
             break
+    assert line, "the export ended before writing anything"
     time.sleep(0.05)
     process.send_signal(getattr(signal, signal_name))
     process.wait(timeout=60)
