@@ -9,7 +9,7 @@ Two families of properties (hypothesis):
   with exit 0 or 1, a located issue with a known code for every problem, and the same verdict
   as an independent reference (Python's json module and python-jsonschema on the real schema).
 * Documents generated from ``schemas/muscle-entry.schema.json`` with hypothesis-jsonschema
-  (see ``entry_documents`` for why not ``from_schema(load_schema())`` directly), made to obey
+  (see ``schema_documents`` for why not ``from_schema(load_schema())`` directly), made to obey
   the rules the schema cannot state, then exported to DOCX, PDF, a book and the bundle, and
   read back with python-docx, pypdf and ``tpkit.bundle``.
 

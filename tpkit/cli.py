@@ -32,6 +32,10 @@ class TpkitGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
             raise
+        except KeyboardInterrupt:
+            # Here, before click's standalone mode turns it into "Aborted!" and exit 1 (content problems)
+            click.echo("tpkit: interrupted; files already written are complete, nothing is half-written", err=True)
+            sys.exit(130)
         except UsageError as exc:
             raise click.UsageError(str(exc)) from None
         except OSError as exc:
