@@ -66,6 +66,11 @@ def _undrawable_pattern() -> re.Pattern[str]:
     return re.compile(f"[^{allowed}]")
 
 
+def drawable(text: str) -> bool:
+    """Whether the handout fonts draw every character of a text."""
+    return _undrawable_pattern().search(text) is None
+
+
 def undrawable(text: str) -> list[str]:
     """Characters of a text that the handout fonts cannot draw, each once, in order."""
     seen: dict[str, None] = {}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Union
+from typing import NamedTuple, Union
 
 # Locator labels editors write, mapped to CSL locator types.
 LOCATOR_LABELS = {
@@ -25,8 +25,7 @@ _LOCATOR = re.compile(r"^(?:([A-Za-z]+\.?)\s+)?(\S.*)$")
 _EMPHASIS = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*|\*(?=[^\s*])(.+?)(?<=[^\s*])\*")
 
 
-@dataclass(frozen=True)
-class CiteRef:
+class CiteRef(NamedTuple):  # a tuple: rules build one per citation of every entry, and tuples are cheap
     key: str
     locator: str | None = None
     label: str | None = None  # CSL locator type, e.g. "page"
@@ -68,19 +67,9 @@ def parse_cite(inner: str) -> tuple[CiteRef, ...] | None:
     return tuple(refs)
 
 
-def citations_in(text: str) -> list[Cite]:
-    """Every citation mark of a text, in order."""
-    found = []
-    for match in _CITATION.finditer(text):
-        refs = parse_cite(match.group(1))
-        if refs is not None:
-            found.append(Cite(refs, match.group(0)))
-    return found
-
-
-def malformed_citations(text: str) -> list[str]:
-    """Bracketed ``[@...]`` that look like citation marks but do not parse."""
-    return [m.group(0) for m in _CITATION.finditer(text) if parse_cite(m.group(1)) is None]
+def citation_marks(text: str) -> list[tuple[str, tuple[CiteRef, ...] | None]]:
+    """Every ``[@...]`` of a text as (the mark as written, its references or None when it cannot be read)."""
+    return [(match.group(0), parse_cite(match.group(1))) for match in _CITATION.finditer(text)]
 
 
 def parse(text: str) -> list[Inline]:
