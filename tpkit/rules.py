@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from tpkit import marks
 from tpkit.fonts import drawable, undrawable
+from tpkit.issues import pointer_from
 from tpkit.vocabulary import spinal_order
 
 if TYPE_CHECKING:
@@ -119,6 +120,7 @@ _RULES = [
 RULES: dict[str, Rule] = {rule.code: rule for rule in _RULES}
 
 Finding = tuple[str, str, str]  # (code, message, pointer)
+Where = tuple[str | int, ...]  # a path into the entry, e.g. ("actions", 0, "description")
 
 
 def _norm(text: str) -> str:
@@ -128,63 +130,66 @@ def _norm(text: str) -> str:
 
 # --- where the texts are -----------------------------------------------------------
 
-def prose(entry: "Entry") -> Iterator[tuple[str, str]]:
-    """(pointer, text) of every text that may hold inline marks, in document order."""
-    yield "/name", entry.name
-    yield "/summary", entry.summary
-    yield "/area", entry.area
+def prose(entry: "Entry") -> Iterator[tuple[Where, str]]:
+    """(where, text) of every text that may hold inline marks, in document order.
+
+    ``where`` is the path as a tuple (``pointer_from`` makes it a JSON pointer): the rules
+    walk every text of every entry but need a pointer only for the few they report."""
+    yield ("name",), entry.name
+    yield ("summary",), entry.summary
+    yield ("area",), entry.area
     for i, text in enumerate(entry.indications):
-        yield f"/indications/{i}", text
+        yield ("indications", i), text
     for i, action in enumerate(entry.actions):
-        yield f"/actions/{i}/action", action.action
-        yield f"/actions/{i}/description", action.description
+        yield ("actions", i, "action"), action.action
+        yield ("actions", i, "description"), action.description
     for i, text in enumerate(entry.symptoms):
-        yield f"/symptoms/{i}", text
+        yield ("symptoms", i), text
     for i, factor in enumerate(entry.perpetuating_factors):
-        yield f"/perpetuating_factors/{i}/factor", factor.factor
+        yield ("perpetuating_factors", i, "factor"), factor.factor
         if factor.description:
-            yield f"/perpetuating_factors/{i}/description", factor.description
+            yield ("perpetuating_factors", i, "description"), factor.description
     for i, point in enumerate(entry.trigger_points or ()):
-        yield f"/trigger_points/{i}/location", point.location
-    yield "/referral_pattern/description", entry.referral_pattern.description
+        yield ("trigger_points", i, "location"), point.location
+    yield ("referral_pattern", "description"), entry.referral_pattern.description
     for i, zone in enumerate(entry.referral_pattern.zones):
         if zone.note:
-            yield f"/referral_pattern/zones/{i}/note", zone.note
+            yield ("referral_pattern", "zones", i, "note"), zone.note
     for i, item in enumerate(entry.differential_diagnosis):
-        yield f"/differential_diagnosis/{i}/condition", item.condition
-        yield f"/differential_diagnosis/{i}/distinguishing_features", item.distinguishing_features
+        yield ("differential_diagnosis", i, "condition"), item.condition
+        yield ("differential_diagnosis", i, "distinguishing_features"), item.distinguishing_features
     for i, item in enumerate(entry.associated_trigger_points):
-        yield f"/associated_trigger_points/{i}/note", item.note
+        yield ("associated_trigger_points", i, "note"), item.note
     for i, row in enumerate(entry.anatomy):
-        yield f"/anatomy/{i}/muscle", row.muscle
-        yield f"/anatomy/{i}/origin", row.origin
-        yield f"/anatomy/{i}/insertion", row.insertion
-        yield f"/anatomy/{i}/innervation/nerve", row.innervation.nerve
+        yield ("anatomy", i, "muscle"), row.muscle
+        yield ("anatomy", i, "origin"), row.origin
+        yield ("anatomy", i, "insertion"), row.insertion
+        yield ("anatomy", i, "innervation", "nerve"), row.innervation.nerve
     for i, item in enumerate(entry.examination):
-        yield f"/examination/{i}/name", item.name
-        yield f"/examination/{i}/description", item.description
+        yield ("examination", i, "name"), item.name
+        yield ("examination", i, "description"), item.description
     for i, group in enumerate(entry.corrective_actions):
         for j, item in enumerate(group.items):
-            yield f"/corrective_actions/{i}/items/{j}/name", item.name
-            yield f"/corrective_actions/{i}/items/{j}/instructions", item.instructions
-    yield "/conclusion", entry.conclusion
+            yield ("corrective_actions", i, "items", j, "name"), item.name
+            yield ("corrective_actions", i, "items", j, "instructions"), item.instructions
+    yield ("conclusion",), entry.conclusion
 
 
-def printed_strings(entry: "Entry") -> Iterator[tuple[str, str]]:
-    """Every string an export prints: the prose, authors and the citations' fields."""
+def printed_strings(entry: "Entry") -> Iterator[tuple[Where, str]]:
+    """Every string an export prints, as (where, text): the prose, authors and the citations' fields."""
     yield from prose(entry)
     for i, author in enumerate(entry.authors or ()):
-        yield f"/authors/{i}/name", author.name
+        yield ("authors", i, "name"), author.name
         if author.role:
-            yield f"/authors/{i}/role", author.role
+            yield ("authors", i, "role"), author.role
     for i, citation in enumerate(entry.citations):
         for key, value in citation.to_csl().items():
             if isinstance(value, str):
-                yield f"/citations/{i}/{key}", value
+                yield ("citations", i, key), value
             elif key in ("author", "editor"):
                 for j, name in enumerate(value):
                     for part, text in name.items():
-                        yield f"/citations/{i}/{key}/{j}/{part}", text
+                        yield ("citations", i, key, j, part), text
 
 
 # Lists whose items must be distinct, and what makes two items "the same".
@@ -254,20 +259,20 @@ def check_entry(entry: "Entry", path: Path, today: _dt.date, text: str | None = 
     # Citation marks
     keys = {citation.id for citation in entry.citations}
     cited: set[str] = set()
-    for pointer, prose_text in prose(entry):
+    for where, prose_text in prose(entry):
         if "[@" not in prose_text:
             continue
         for source, refs in marks.citation_marks(prose_text):
             if refs is None:
                 add(("TP204", f"citation mark {source} cannot be read; write [@key], [@key, p. 12] or [@a; @b]",
-                     pointer))
+                     pointer_from(where)))
                 continue
             for ref in refs:
                 if ref.key in keys:
                     cited.add(ref.key)
                 else:
                     add(("TP203", f"citation mark {source} names \"{ref.key}\", which is not in citations; "
-                                  f"fix the key or add the source{_suggest(ref.key, keys)}", pointer))
+                                  f"fix the key or add the source{_suggest(ref.key, keys)}", pointer_from(where)))
     for i, citation in enumerate(entry.citations):
         if citation.id not in cited:
             add(("TP210", f"citation \"{citation.id}\" is never cited; cite it with [@{citation.id}] or remove it",
@@ -320,14 +325,14 @@ def check_entry(entry: "Entry", path: Path, today: _dt.date, text: str | None = 
         # Every printed string is a piece of the text, written without escapes, and the fonts
         # draw all of printable ASCII (a JSON string cannot hold a control character unescaped).
         return findings
-    for pointer, printed in printed_strings(entry):
+    for where, printed in printed_strings(entry):
         if printed.isascii():
             continue
         missing = undrawable(printed)
         if missing:
             shown = ", ".join(f"{ch!r} (U+{ord(ch):04X})" for ch in missing)
             add(("TP213", f"the handout fonts cannot draw {shown}; replace {'it' if len(missing) == 1 else 'them'}",
-                 pointer))
+                 pointer_from(where)))
     return findings
 
 
@@ -346,6 +351,7 @@ _TYPOGRAPHIC_PUNCTUATION = tuple(mark.encode() for mark in "\u00a0\u00b0\u00b7\u
 
 
 def _words(line: bytes) -> set[bytes]:
+    """The words of one line of ``_WORD_BYTES``-translated text."""
     if not line.isascii():
         for mark in _TYPOGRAPHIC_PUNCTUATION:
             if mark in line:
@@ -358,7 +364,7 @@ def _near_duplicates(entry: "Entry") -> Iterator[Finding]:
 
     Dice >= 4/5 is Jaccard >= 2/3, so such a pair shares at least ceil(2n/3) of the n words
     of either item. An item that shares that many with no other section's whole vocabulary
-    has no partner there; that cheap test (a few set intersections per item) leaves few
+    has no partner there; that cheap test (a set intersection or a few per item) leaves few
     items, and only pairs that pass it both ways are compared word by word.
     """
     listed = list(_comparable_items(entry))
@@ -371,12 +377,21 @@ def _near_duplicates(entry: "Entry") -> Iterator[Finding]:
         words = _words(line)
         if len(words) >= 4:
             items.append((section, pointer, words))
-            vocabulary.setdefault(section, set()).update(words)
-    reach = [
-        {other for other, known in vocabulary.items()
-         if other != section and len(words & known) >= (2 * len(words) + 2) // 3}
-        for section, _, words in items
-    ]
+            if section in vocabulary:
+                vocabulary[section] |= words
+            else:
+                vocabulary[section] = set(words)
+    seen: set[bytes] = set()
+    in_two_sections: set[bytes] = set()
+    for known in vocabulary.values():
+        in_two_sections |= known & seen
+        seen |= known
+    reach = []
+    for section, _, words in items:
+        need = (2 * len(words) + 2) // 3
+        shared = words & in_two_sections  # the item's words that some other section uses
+        reach.append({other for other, known in vocabulary.items()
+                      if other != section and len(shared & known) >= need} if len(shared) >= need else ())
     found: dict[str, str] = {}
     for index, (section, pointer, words) in enumerate(items):
         if not reach[index]:
