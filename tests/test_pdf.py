@@ -404,6 +404,27 @@ def test_book_running_headers_and_watermarks(book):
             assert ("DRAFT" in text) == (document.meta.mark == "DRAFT"), (document.meta.title, number)
 
 
+def test_book_chapters_are_the_handouts_page_for_page(book):
+    """The book reuses each handout's pages (see writers.pdfbook): same content streams, new numbers."""
+    import pikepdf
+
+    order, data, texts = book
+    options = RenderOptions(publisher="Example Clinic")
+    with pikepdf.open(io.BytesIO(data)) as whole:
+        book_pages = list(whole.pages)
+        first = len(book_pages) - sum(len(reader(pdf.render(d, options)).pages) for d in order)
+        links = [annotation for page in book_pages[:first] for annotation in page.obj.get("/Annots", [])]
+        assert len(links) == len(order)
+        for document, link in zip(order, links):
+            handout = pikepdf.open(io.BytesIO(pdf.render(document, options)))
+            assert link.Dest[0].objgen == book_pages[first].obj.objgen  # the contents line opens the chapter
+            for own, page in enumerate(handout.pages):
+                assert book_pages[first + own].obj.Contents.read_bytes() == page.obj.Contents.read_bytes()
+                assert f"Page {first + own + 1} of {len(texts)}" in texts[first + own]
+            first += len(handout.pages)
+        assert first == len(book_pages)
+
+
 def test_book_is_deterministic(book):
     order, data, _ = book
     assert data == pdf.render_book(order, "Clinic Handbook <2026> & Co", RenderOptions(publisher="Example Clinic"))

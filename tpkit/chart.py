@@ -450,15 +450,27 @@ def to_png(figure: Figure, width_in: float = 3.5) -> bytes:
 
 
 # ----------------------------------------------------------------------------- reportlab
-def to_drawing(figure: Figure, width_pt: float) -> Drawing:
-    """The chart as a reportlab vector ``Drawing``, ``width_pt`` points wide."""
+def reportlab_shapes():
+    """``reportlab.graphics.shapes``, imported with attribute checking off.
+
+    Checking every attribute of every shape costs two thirds of the drawing time; the shapes
+    here are built by this module from validated data. reportlab reads the switch when the
+    module is first imported, so every import of it in tpkit goes through here.
+    """
     if "reportlab.graphics.shapes" not in sys.modules:
         from reportlab import rl_config
 
-        # Attribute checking on every shape costs two thirds of the drawing time; the shapes
-        # here are built by this module from validated data. Read when shapes is first imported.
         rl_config.shapeChecking = 0
-    from reportlab.graphics.shapes import Circle, Drawing, Group, Polygon, PolyLine, String
+    from reportlab.graphics import shapes
+
+    return shapes
+
+
+def to_drawing(figure: Figure, width_pt: float) -> Drawing:
+    """The chart as a reportlab vector ``Drawing``, ``width_pt`` points wide."""
+    shapes = reportlab_shapes()
+    Circle, Drawing, Group, Polygon, PolyLine, String = (
+        shapes.Circle, shapes.Drawing, shapes.Group, shapes.Polygon, shapes.PolyLine, shapes.String)
     from reportlab.lib.colors import HexColor
 
     if width_pt <= 0:

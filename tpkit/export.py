@@ -118,11 +118,14 @@ def _render_entry_task(args) -> dict[str, bytes]:
     return _render_entry(*args)
 
 
-def _render_book(ordered: Sequence["Entry"], names: dict[str, str], settings: Settings) -> bytes:
+def _render_book(ordered: Sequence["Entry"], settings: Settings, chapters: Sequence[bytes]) -> bytes:
+    """The book from the entries' handouts (``chapters``), which it reuses page for page."""
+    from tpkit.document import Document
+    from tpkit.layout import metadata_of
     from tpkit.writers.pdf import render_book
 
-    documents = [build_entry_document(e, names, settings) for e in ordered]
-    return render_book(documents, settings.book_title, settings.render)
+    documents = [Document(metadata_of(e, settings.default_license), ()) for e in ordered]
+    return render_book(documents, settings.book_title, settings.render, chapters=chapters)
 
 
 # --- the engine ------------------------------------------------------------------
@@ -181,8 +184,8 @@ def run_export(entries: Sequence["Entry"], settings: Settings, *, names: dict[st
             outcome.built.append(relpath)
             progress("built", relpath)
 
-    # The book: one PDF of every entry, by region and name. With a pool it is typeset in a
-    # worker of its own, started first, while the other workers export the entries.
+    # The book: one PDF of every entry, by region and name, assembled from their handouts
+    # once those are written (see writers.pdfbook).
     book: tuple[str, list["Entry"]] | None = None
     if settings.book_title and "pdf" in settings.formats and entries:
         from tpkit.layout import collection_order
@@ -199,12 +202,11 @@ def run_export(entries: Sequence["Entry"], settings: Settings, *, names: dict[st
             book = (relpath, ordered)
 
     pool = None
-    if settings.jobs > 1 and (len(todo) > 1 or (book and todo)):
+    if settings.jobs > 1 and len(todo) > 1:
         from tpkit.validate import default_signals
 
         pool = ProcessPoolExecutor(max_workers=settings.jobs, initializer=default_signals)
     try:
-        book_future = pool.submit(_render_book, book[1], names, settings) if pool and book else None
         if pool and todo:
             tasks = [(entry, fmts, names, settings) for entry, fmts in todo]
             chunk = max(1, len(tasks) // (settings.jobs * 8))
@@ -214,8 +216,8 @@ def run_export(entries: Sequence["Entry"], settings: Settings, *, names: dict[st
             for entry, fmts in todo:
                 store(entry, _render_entry(entry, fmts, names, settings))
         if book:
-            data = book_future.result() if book_future else _render_book(book[1], names, settings)
-            write_atomic(out / book[0], data)
+            chapters = [(out / "pdf" / f"{entry.id}.pdf").read_bytes() for entry in book[1]]
+            write_atomic(out / book[0], _render_book(book[1], settings, chapters))
             outcome.built.append(book[0])
             progress("built", book[0])
     except BaseException:

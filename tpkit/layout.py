@@ -208,7 +208,12 @@ def build_document(entry: "Entry", *, names: Mapping[str, str] | None = None, st
 
     sections = [Section(key, heading, tuple(finish(b) for b in blocks)) for key, heading, blocks in plan]
     sections.append(Section("references", "References", (References(tuple(bibliography)),)))
-    meta = Metadata(
+    return Document(metadata_of(entry, default_license), tuple(sections))
+
+
+def metadata_of(entry: "Entry", default_license: str | None = None) -> Metadata:
+    """What a document says about its entry, without laying out the sections."""
+    return Metadata(
         id=entry.id,
         title=entry.name,
         subtitle=f"Trigger Points \u00b7 {REGION_LABELS[entry.region]}",
@@ -221,4 +226,3 @@ def build_document(entry: "Entry", *, names: Mapping[str, str] | None = None, st
         keywords=(entry.name, "trigger points", "myofascial pain", REGION_LABELS[entry.region]),
         mark=STATUS_MARKS.get(entry.status),
     )
-    return Document(meta, tuple(sections))

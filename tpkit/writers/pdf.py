@@ -3,7 +3,7 @@
 Public API::
 
     render(document, options) -> bytes            # one handout
-    render_book(documents, title, options) -> bytes  # cover, contents, one chapter per entry
+    render_book(documents, title, options, chapters=None) -> bytes  # cover, contents, the handouts
     markup(runs) -> str                            # the only way text reaches a reportlab Paragraph
 
 Design notes
@@ -14,8 +14,10 @@ Design notes
   initial font is DejaVu too, so no Helvetica reference ends up in the file.
 * One layout pass. "Page X of Y" and the page numbers of the book's table of contents
   are PDF form XObjects that the page content references by name and that are
-  defined when the total is known, at save time. Books are built lazily, one entry's
-  flowables at a time, so memory grows with the output, not with the story.
+  defined when the total is known, at save time.
+* A book is its cover and contents, typeset here, followed by the entries' handouts
+  page for page: ``writers.pdfbook`` joins them and renumbers the pages through their
+  page-number forms, so no entry is typeset twice.
 * Deterministic: reportlab's invariant mode, and the info dictionary's dates come
   from ``writers.document_time`` (``SOURCE_DATE_EPOCH`` or the entry's ``updated``).
 """
@@ -51,6 +53,7 @@ from tpkit.document import (
     BulletList, Document, Figure, Metadata, Paragraph, References, Run, SubHeading, Table,
 )
 from tpkit.writers import RenderOptions, document_time
+from tpkit.writers.pdfbook import TocLink
 
 __all__ = ["render", "render_book", "markup", "plain"]
 
@@ -139,6 +142,7 @@ MARGIN_TOP = 2.3 * cm
 MARGIN_BOTTOM = 2.1 * cm
 HEADER_GAP = 0.85 * cm  # running header baseline above the text block
 FOOTER_GAP = 1.0 * cm  # footer baseline below the text block
+FOOTER_SIZE = 7.5
 CHART_MAX_HEIGHT = 10.5 * cm
 CHART_MAX_WIDTH_RATIO = 0.62
 
@@ -250,26 +254,6 @@ def _heading(text: str, style: ParagraphStyle, key: str, level: int, closed: boo
     return h
 
 
-class _EntryStart(PageBreak):
-    """Starts a book chapter on a new page; the template switches the running header to ``meta``."""
-
-    def __init__(self, meta: Metadata, key: str):
-        super().__init__()
-        self.meta = meta
-        self.key = key
-
-
-class _Lazy(Flowable):
-    """Stands in the story for one book entry; expanded into flowables only when reached."""
-
-    def __init__(self, make: Callable[[], list]):
-        super().__init__()
-        self.make = make
-
-    def wrap(self, availWidth, availHeight):  # pragma: no cover - always expanded before layout
-        return 0, 0
-
-
 class _TocLine(Flowable):
     """One line of the table of contents: entry name, dot leaders, page number (a form filled at save)."""
 
@@ -316,7 +300,7 @@ class _TocLine(Flowable):
         pdf_canvas: _Canvas = canvas  # type: ignore[assignment]
         pdf_canvas.deferred_text(f"toc-{self.key}", self.width, baseline, SERIF, style.fontSize, INK,
                                  "{" + self.key + "}")
-        canvas.linkRect("", self.key, (0, 0, self.width, self.height), relative=1, thickness=0)
+        pdf_canvas.toc_link(int(self.key[1:]) - 1, self.width, self.height)
 
 
 # ----------------------------------------------------------------------------- canvas and template
@@ -331,13 +315,25 @@ class _Values(dict):
 
 
 class _Canvas(Canvas):
-    """A canvas whose late-known texts (page totals, TOC numbers) are forms defined at save time."""
+    """A canvas whose late-known texts (page totals, TOC numbers) are forms defined at save time.
 
-    def __init__(self, *args, **kwargs):
+    For a book's front matter, ``chapter_pages`` are the page counts of the chapters that
+    will follow it: they make the total and the contents' page numbers (``{e1}``, ...).
+    """
+
+    def __init__(self, *args, chapter_pages: Sequence[int] = (), **kwargs):
         super().__init__(*args, **kwargs)
         self._tp_deferred: list[tuple[str, str, float, object, str]] = []
         self._tp_values = _Values()  # late values by name: "total", and each book entry's first page
         self._tp_pages = 0
+        self._tp_chapter_pages = list(chapter_pages)
+        self.toc_links: list[TocLink] = []
+
+    def toc_link(self, chapter: int, width: float, height: float) -> None:
+        """Mark the current flowable's box (``width`` x ``height``) as a link to a chapter."""
+        left, bottom = self.absolutePosition(0, 0)
+        right, top = self.absolutePosition(width, height)
+        self.toc_links.append(TocLink(self.getPageNumber() - 1, (left, bottom, right, top), chapter))
 
     def deferred_text(self, name: str, x_right: float, y: float, font: str, size: float, color, template: str):
         """Draw, right-aligned at (x_right, y), ``template`` formatted with the values known at save time.
@@ -356,7 +352,11 @@ class _Canvas(Canvas):
 
     def save(self):
         values = self._tp_values
-        values["total"] = str(self._tp_pages)
+        first = self._tp_pages + 1
+        for number, pages in enumerate(self._tp_chapter_pages, 1):
+            values[f"e{number}"] = str(first)
+            first += pages
+        values["total"] = str(first - 1)
         for name, font, size, color, template in self._tp_deferred:
             text = template.format_map(values)
             self.beginForm(name, lowerx=-400, lowery=-size, upperx=2, uppery=2 * size)
@@ -388,8 +388,8 @@ class _DocTemplate(BaseDocTemplate):
         self.options = options
         self.when = when
         self.book_title = book_title
-        self.current = current  # entry whose pages are being laid out
-        self.opening_page = 1 if current is not None else 0  # page on which that entry starts
+        self.current = current  # the handout's entry; None in a book's front matter
+        self.opening_page = 1 if current is not None else 0  # its title block replaces the running header
         frame = Frame(self.leftMargin, self.bottomMargin, self.width, self.height, id="text",
                       leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
         main = PageTemplate("main", [frame], onPage=self._decorate, pagesize=pagesize)
@@ -401,17 +401,6 @@ class _DocTemplate(BaseDocTemplate):
         stamp = self.when.astimezone(_dt.timezone.utc).strftime("D:%Y%m%d%H%M%S+00'00'")
         self.canv.setDateFormatter(lambda *_: stamp)
         self.canv.showOutline()
-
-    def filterFlowables(self, flowables):
-        while flowables and isinstance(flowables[0], _Lazy):
-            flowables[0:1] = flowables[0].make()
-
-    def afterFlowable(self, flowable):
-        if isinstance(flowable, _EntryStart):
-            # The page break has ended the previous page; the next page (not begun yet) opens this entry.
-            self.current = flowable.meta
-            self.opening_page = self.page + 1
-            self.canv._tp_values[flowable.key] = str(self.page + 1)
 
     # page decoration --------------------------------------------------------
     def _decorate(self, canvas: _Canvas, doc) -> None:
@@ -444,11 +433,12 @@ class _DocTemplate(BaseDocTemplate):
         canvas.setStrokeColor(RULE)
         canvas.setLineWidth(0.5)
         canvas.line(left_x, y + 10, right_x, y + 10)
-        canvas.setFont(SANS, 7.5)
+        canvas.setFont(SANS, FOOTER_SIZE)
         canvas.setFillColor(MUTED)
-        canvas.drawString(left_x, y, _fit(_footer_line(meta, self.options, self.book_title), SANS, 7.5,
+        canvas.drawString(left_x, y, _fit(_footer_line(meta, self.options, self.book_title), SANS, FOOTER_SIZE,
                                           self.width - 90))
-        canvas.deferred_text(f"page-{self.page}", right_x, y, SANS, 7.5, MUTED, f"Page {self.page} of {{total}}")
+        canvas.deferred_text(f"page-{self.page}", right_x, y, SANS, FOOTER_SIZE, MUTED,
+                             f"Page {self.page} of {{total}}")
         canvas.restoreState()
 
     def _decorate_cover(self, canvas: _Canvas, doc) -> None:
@@ -628,10 +618,11 @@ def _chart_scene(figure: Figure, width: float):
     this emits the same shapes as one pre-formatted operator string per run of shapes,
     cached per figure and width. ``parts`` holds strings (operators) and label tuples.
     """
-    from reportlab.graphics.shapes import Circle, Drawing, Group, PolyLine, Polygon, String
-
     from tpkit import chart
 
+    shapes = chart.reportlab_shapes()
+    Circle, Drawing, Group, PolyLine, Polygon, String = (
+        shapes.Circle, shapes.Drawing, shapes.Group, shapes.PolyLine, shapes.Polygon, shapes.String)
     drawing = chart.to_drawing(figure, width)
     k = min(1.0, CHART_MAX_HEIGHT / drawing.height) if drawing.height else 1.0
     parts: list = []
@@ -755,16 +746,13 @@ def _table(table: Table, frame_width: float, st: _Styles) -> Flowable:
     return t
 
 
-def _entry_story(document: Document, frame_width: float, *, key: str, book: bool) -> list:
-    """The flowables of one handout. In a book, outline levels shift down by one under the entry."""
+def _entry_story(document: Document, frame_width: float, *, key: str) -> list:
+    """The flowables of one handout (a book's chapters are handouts too: see ``pdfbook``)."""
     st = _styles()
     meta = document.meta
-    base = 1 if book else 0
+    base = 0
     story: list = []
-    title = _Heading(plain(meta.title), st.title)
-    if book:
-        title._tp_outline = (key, meta.title, 0, True)
-    story.append(title)
+    story.append(_Heading(plain(meta.title), st.title))
     story.append(_Para(plain(meta.subtitle), st.subtitle))
     details = [f"Updated {_long_date(meta.updated)}"]
     if meta.authors:
@@ -847,18 +835,27 @@ def render(document: Document, options: RenderOptions) -> bytes:
     buffer = io.BytesIO()
     doc = _DocTemplate(buffer, options=options, when=document_time(document, options), info=info, book_title=None,
                        current=meta)
-    doc.build(_entry_story(document, doc.width, key=meta.id, book=False), canvasmaker=_Canvas)
+    doc.build(_entry_story(document, doc.width, key=meta.id), canvasmaker=_Canvas)
     return buffer.getvalue()
 
 
-def render_book(documents: Sequence[Document], title: str, options: RenderOptions) -> bytes:
+def render_book(documents: Sequence[Document], title: str, options: RenderOptions,
+                chapters: Sequence[bytes] | None = None) -> bytes:
     """Many handouts as one book: cover, contents with page numbers, one chapter per entry.
 
-    Entries print in the given order (callers use ``layout.collection_order``).
+    Entries print in the given order (callers use ``layout.collection_order``). Each chapter
+    is the entry's handout: ``chapters`` are their PDFs (``render(document, options)``) when
+    the caller has them already, as an export does; otherwise they are rendered here.
     """
+    from tpkit.writers import pdfbook
+
     _register_fonts()
     st = _styles()
     documents = list(documents)
+    if chapters is None:
+        chapters = [render(d, options) for d in documents]
+    if len(chapters) != len(documents):
+        raise ValueError("render_book needs one chapter per document")
     # The book's date: SOURCE_DATE_EPOCH or options.timestamp if set, else the newest entry's.
     placeholder = Document(Metadata("book", title, "", "", "", "published", "1970-01-01", (), None, ()))
     when = max((document_time(d, options) for d in documents), default=document_time(placeholder, options))
@@ -874,7 +871,6 @@ def render_book(documents: Sequence[Document], title: str, options: RenderOption
     )
     buffer = io.BytesIO()
     doc = _DocTemplate(buffer, options=options, when=when, info=info, book_title=title, current=None, cover=True)
-    width = doc.width
     story: list = [Spacer(1, 6.5 * cm)]
     story.append(_Para("Myofascial trigger point handouts".upper(), st.cover_kicker))
     story.append(_Para(plain(title), st.cover_title))
@@ -897,10 +893,15 @@ def render_book(documents: Sequence[Document], title: str, options: RenderOption
             region = d.meta.region_label
             story.append(_Para(plain(region), st.toc_region))
         story.append(_TocLine(d.meta.title, f"e{number}", st.toc_entry))
+    canvases: list[_Canvas] = []
+    chapter_pages = pdfbook.page_counts(chapters)
 
-    def chapter(d: Document, key: str) -> Callable[[], list]:
-        return lambda: [_EntryStart(d.meta, key), *_entry_story(d, width, key=key, book=True)]
+    def canvas(*args, **kwargs) -> _Canvas:
+        made = _Canvas(*args, chapter_pages=chapter_pages, **kwargs)
+        canvases.append(made)
+        return made
 
-    story.extend(_Lazy(chapter(d, f"e{number}")) for number, d in enumerate(documents, 1))
-    doc.build(story, canvasmaker=_Canvas)
-    return buffer.getvalue()
+    doc.build(story, canvasmaker=canvas)
+    return pdfbook.assemble(buffer.getvalue(), canvases[-1].toc_links, chapters, chapter_pages,
+                            [d.meta.title for d in documents],
+                            number_width=lambda text: pdfmetrics.stringWidth(text, SANS, FOOTER_SIZE))

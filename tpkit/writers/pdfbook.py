@@ -1,0 +1,140 @@
+"""The PDF book assembled from handouts: front matter, then every entry's handout pages.
+
+A book chapter is the entry's handout, typeset once: the same pages, running headers,
+footers and watermark. Only three things differ, and they are mended here with pikepdf
+(qpdf) instead of typesetting the entry again:
+
+* "Page X of Y": each handout page draws its number through a form XObject of its own
+  (``/FormXob.page-N``, see ``pdf._Canvas.deferred_text``); the book gives each page a
+  copy of that form with the book's page number and total.
+* The outline: each entry becomes a top-level item over its handout's section items.
+* The contents lines link to the first page of their entry.
+
+So the book costs no typesetting beyond its cover and contents, and a build that keeps
+999 handouts of 1,000 re-assembles the book from them in seconds.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import pikepdf
+
+# The text operator of a page-number form as reportlab writes it (pdf._Canvas.save):
+# "BT 1 0 0 1 <x> 0 Tm /<font> 7.5 Tf 9 TL (Page 1 of 5) Tj T* ET"
+_NUMBER_TEXT = re.compile(rb"1 0 0 1 (-?[0-9.]+) 0 Tm (/\S+ [0-9.]+ Tf [0-9.]+ TL )\((Page [0-9]+ of [0-9]+)\) Tj")
+
+
+@dataclass(frozen=True)
+class TocLink:
+    """A contents line: where it is on the front matter's pages, and which chapter it opens."""
+
+    page: int  # 0-based page of the front matter
+    rect: tuple[float, float, float, float]
+    chapter: int  # 0-based
+
+
+def page_counts(chapters: Sequence[bytes]) -> list[int]:
+    counts = []
+    for data in chapters:
+        with pikepdf.open(io.BytesIO(data)) as pdf:
+            counts.append(len(pdf.pages))
+    return counts
+
+
+def assemble(front: bytes, toc_links: Sequence[TocLink], chapters: Sequence[bytes], chapter_pages: Sequence[int],
+             titles: Sequence[str], number_width: Callable[[str], float]) -> bytes:
+    """The book: the pages of ``front`` then of every chapter, numbered through, with one outline.
+
+    ``front`` carries the book's info dictionary and its own outline ("Contents"); its page
+    numbers are already the book's. ``number_width`` measures a "Page X of Y" text as the
+    handouts draw it, to keep it right-aligned.
+    """
+    book = pikepdf.open(io.BytesIO(front))
+    front_pages = len(book.pages)
+    total = front_pages + sum(chapter_pages)
+    sources = []  # kept open until the book is saved: qpdf copies their streams lazily
+    first_pages = []  # 0-based index in the book of each chapter's first page
+    outlines: list[pikepdf.Dictionary | None] = []
+    try:
+        before = front_pages
+        for data in chapters:
+            source = pikepdf.open(io.BytesIO(data))
+            sources.append(source)
+            first_pages.append(before)
+            for own, page in enumerate(source.pages, 1):
+                _renumber(page, own, before + own, total, number_width)
+            before += len(source.pages)
+            book.pages.extend(source.pages)
+            # copied after its pages, so that its destinations point at the book's copies
+            outlines.append(book.copy_foreign(source.Root.Outlines) if "/Outlines" in source.Root else None)
+        _add_outline(book, first_pages, titles, outlines)
+        for link in toc_links:
+            _add_link(book, link, book.pages[first_pages[link.chapter]])
+        out = io.BytesIO()
+        # The handouts' streams are compressed already and are copied as they are (asking qpdf
+        # to compress streams costs ten times the rest of the save for no smaller file).
+        book.save(out, deterministic_id=True, compress_streams=False)
+        return out.getvalue()
+    finally:
+        for source in sources:
+            source.close()
+        book.close()
+
+
+def _renumber(page: pikepdf.Page, own: int, number: int, total: int, number_width: Callable[[str], float]) -> None:
+    """Make handout page ``own``'s page-number form read "Page ``number`` of ``total``"."""
+    form = page.obj.Resources.XObject[f"/FormXob.page-{own}"]
+    content = form.read_bytes()
+    match = _NUMBER_TEXT.search(content)
+    if match is None:
+        raise ValueError(f"the page-number form of handout page {own} has an unexpected form")
+    text = f"Page {number} of {total}"
+    x = f"{-number_width(text):.5f}".rstrip("0").rstrip(".")
+    form.write(content[:match.start()] + b"1 0 0 1 %s 0 Tm %s(%s) Tj" % (x.encode(), match.group(2), text.encode())
+               + content[match.end():])
+
+
+def _add_outline(book: pikepdf.Pdf, first_pages: list[int], titles: Sequence[str],
+                 outlines: list[pikepdf.Dictionary | None]) -> None:
+    """After the front matter's items, one closed item per entry over its handout's items.
+
+    The handouts' outline trees are reused as copied (their items keep their destinations);
+    only their top items get the entry's item as parent.
+    """
+    root = book.Root.Outlines
+    previous = root.Last
+    for first, title, tree in zip(first_pages, titles, outlines):
+        item = book.make_indirect(pikepdf.Dictionary(
+            Title=pikepdf.String(title), Parent=root, Prev=previous,
+            Dest=[book.pages[first].obj, pikepdf.Name.XYZ, None, None, 0],
+        ))
+        previous.Next = item
+        previous = item
+        if tree is not None and "/First" in tree:
+            item.First, item.Last = tree.First, tree.Last
+            child = tree.First
+            count = 0
+            while True:
+                child.Parent = item
+                count += 1
+                if "/Next" not in child:
+                    break
+                child = child.Next
+            item.Count = -count  # closed
+    root.Last = previous
+    root.Count = int(root.Count) + len(titles)
+
+
+def _add_link(book: pikepdf.Pdf, link: TocLink, target: pikepdf.Page) -> None:
+    page = book.pages[link.page]
+    annotation = book.make_indirect(pikepdf.Dictionary(
+        Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Link, Rect=list(link.rect), Border=[0, 0, 0],
+        Dest=[target.obj, pikepdf.Name.XYZ, None, None, 0],
+    ))
+    if "/Annots" not in page.obj:
+        page.obj.Annots = book.make_indirect(pikepdf.Array())
+    page.obj.Annots.append(annotation)
