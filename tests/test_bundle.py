@@ -647,3 +647,19 @@ def test_title_and_license_options(entries):
     files = bundle.build_bundle(unlicensed, name=NAME, version=VERSION)
     assert [item["name"] for item in json.loads(files["datapackage.json"])["licenses"]] == ["CC-BY-4.0"]
     assert "license" not in json.loads(files["entries/piriformis.jsonld"])["subjectOf"]
+
+
+def test_json_files_are_written_as_python_json_would(built):
+    """bundle._dumps uses pydantic-core for speed; its bytes must stay json.dumps's, indent 2."""
+    folder, _ = built
+    checked = 0
+    for path in sorted(folder.rglob("*.json")) + sorted(folder.rglob("*.jsonld")):
+        data = json.loads(path.read_bytes())
+        expected = (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+        assert bundle._dumps(data) == expected, path
+        checked += 1
+    assert checked > 5
+    awkward = {"text": "tab\t \"quote\" back\\slash \u2028 \x7f \x01 é 😀", "empty": [], "none": {}, "n": [0, -1, 10**20]}
+    assert bundle._dumps(awkward) == (json.dumps(awkward, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    with pytest.raises(ValueError, match="cannot encode"):
+        bundle._dumps({"text": "lone \ud800"})
