@@ -434,6 +434,7 @@ def test_png_size_dpi_and_no_metadata():
         chunks.append(png[pos + 4:pos + 8].decode("ascii"))
         pos += 12 + length
     assert set(chunks) <= {"IHDR", "pHYs", "IDAT", "IEND"}, chunks
+    Image.open(io.BytesIO(png)).verify()  # chunk CRCs and structure (tpkit writes the PNG itself)
     wide = Image.open(io.BytesIO(chart.to_png(GLUTEUS_MINIMUS, width_in=2.0)))
     assert wide.width == 600
 

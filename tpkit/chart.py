@@ -444,9 +444,33 @@ def to_png(figure: Figure, width_in: float = 3.5) -> bytes:
             anchor = "ms" if item.anchor == "middle" else "ls"
             draw.text((item.x * k, item.y * k), item.text, font=font, fill=_rgb(item.fill), anchor=anchor)
     img = img.reduce(_SUPERSAMPLE)  # a box filter over exact 2x2 blocks: as smooth as LANCZOS here, 10x faster
-    buf = BytesIO()
-    img.save(buf, format="PNG", dpi=(PNG_DPI, PNG_DPI), optimize=False, compress_level=3)  # level 6 costs 35 ms more for a 25% smaller file
-    return buf.getvalue()
+    return _png_bytes(img.size, img.tobytes(), PNG_DPI)
+
+
+def _png_bytes(size: tuple[int, int], rgb: bytes, dpi: int) -> bytes:
+    """An 8-bit RGB PNG of raw pixel rows, with its resolution and nothing else.
+
+    Pillow's encoder picks a filter for every row by trying all five, which costs twice the
+    compression itself; the chart's flat colours compress as well unfiltered (filter type 0).
+    """
+    import struct
+    import zlib
+
+    width, height = size
+    stride = width * 3
+    rows = b"".join(b"\0" + rgb[start:start + stride] for start in range(0, len(rgb), stride))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    per_metre = round(dpi / 0.0254)
+    return b"".join((
+        b"\x89PNG\r\n\x1a\n",
+        chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)),
+        chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1)),
+        chunk(b"IDAT", zlib.compress(rows, 3)),
+        chunk(b"IEND", b""),
+    ))
 
 
 # ----------------------------------------------------------------------------- reportlab
