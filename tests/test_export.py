@@ -224,10 +224,11 @@ def test_interrupted_book_leaves_the_previous_book(collection, tmp_path, monkeyp
 
     import tpkit.writers.pdf
 
-    def interrupted(*args, **kwargs):
+    def interrupted(stream, *args, **kwargs):
+        stream.write(b"%PDF-1.4 half a book")  # the book is streamed to its file: interrupt mid-write
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(tpkit.writers.pdf, "render_book", interrupted)
+    monkeypatch.setattr(tpkit.writers.pdf, "write_book", interrupted)
     result = CliRunner().invoke(cli, ["export", str(collection), "--format", "pdf", "--book", "Hip", "--out", str(out), "-q"])
     assert result.exit_code != 0
     assert book.read_bytes() == before

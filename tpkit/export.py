@@ -118,14 +118,22 @@ def _render_entry_task(args) -> dict[str, bytes]:
     return _render_entry(*args)
 
 
-def _render_book(ordered: Sequence["Entry"], settings: Settings, chapters: Sequence[bytes]) -> bytes:
-    """The book from the entries' handouts (``chapters``), which it reuses page for page."""
+def _write_book(path: Path, ordered: Sequence["Entry"], settings: Settings) -> None:
+    """The book, from the entries' handouts under ``pdf/`` beside it, which it reuses page for page."""
     from tpkit.document import Document
     from tpkit.layout import metadata_of
-    from tpkit.writers.pdf import render_book
+    from tpkit.writers.pdf import write_book
 
     documents = [Document(metadata_of(e, settings.default_license), ()) for e in ordered]
-    return render_book(documents, settings.book_title, settings.render, chapters=chapters)
+    chapters = [(path.parent / f"{entry.id}.pdf").read_bytes() for entry in ordered]
+    write_atomic(path, lambda stream: write_book(stream, documents, settings.book_title, settings.render, chapters))
+
+
+def _write_bundle(entries: Sequence["Entry"], settings: Settings) -> None:
+    from tpkit import bundle
+
+    bundle.write_bundle(list(entries), settings.out, name=settings.bundle_name, version=settings.bundle_version,
+                        title=settings.bundle_title, license=settings.default_license)
 
 
 # --- the engine ------------------------------------------------------------------
@@ -201,8 +209,22 @@ def run_export(entries: Sequence["Entry"], settings: Settings, *, names: dict[st
         else:
             book = (relpath, ordered)
 
+    # The bundle: a folder and a zip of the same files
+    bundle_paths: list[str] = []
+    if "bundle" in settings.formats:
+        zip_name = f"{settings.bundle_name}-{settings.bundle_version}.zip"
+        paths = ["bundle", zip_name]
+        fingerprint = _digest("bundle", settings.bundle_name, settings.bundle_version, settings.bundle_title or "",
+                              settings.default_license or "", os.environ.get("SOURCE_DATE_EPOCH", ""), __version__,
+                              *(e.model_dump_json(by_alias=True) for e in sorted(entries, key=lambda e: e.id)))
+        current["bundle"] = {"fingerprint": fingerprint, "paths": paths}
+        if fresh("bundle", fingerprint, paths):
+            outcome.up_to_date.append("bundle")
+        else:
+            bundle_paths = paths
+
     pool = None
-    if settings.jobs > 1 and len(todo) > 1:
+    if settings.jobs > 1 and (len(todo) > 1 or (book and bundle_paths)):
         from tpkit.validate import default_signals
 
         pool = ProcessPoolExecutor(max_workers=settings.jobs, initializer=default_signals)
@@ -215,36 +237,27 @@ def run_export(entries: Sequence["Entry"], settings: Settings, *, names: dict[st
         else:
             for entry, fmts in todo:
                 store(entry, _render_entry(entry, fmts, names, settings))
+        # The book and the bundle need every entry's outputs but not each other: with a pool,
+        # a worker writes the bundle while this process assembles the book.
+        bundle_job = pool.submit(_write_bundle, list(entries), settings) if pool and bundle_paths and book else None
         if book:
-            chapters = [(out / "pdf" / f"{entry.id}.pdf").read_bytes() for entry in book[1]]
-            write_atomic(out / book[0], _render_book(book[1], settings, chapters))
+            _write_book(out / book[0], book[1], settings)
             outcome.built.append(book[0])
             progress("built", book[0])
+        if bundle_paths:
+            if bundle_job:
+                bundle_job.result()
+            else:
+                _write_bundle(list(entries), settings)
+            outcome.built.extend(bundle_paths)
+            progress("built", "bundle/")
+            progress("built", bundle_paths[1])
     except BaseException:
         if pool:
             pool.shutdown(wait=False, cancel_futures=True)  # an interrupt must not wait for queued work
         raise
     if pool:
         pool.shutdown()
-
-    # The bundle: a folder and a zip of the same files
-    if "bundle" in settings.formats:
-        from tpkit import bundle
-
-        zip_name = f"{settings.bundle_name}-{settings.bundle_version}.zip"
-        paths = ["bundle", zip_name]
-        fingerprint = _digest("bundle", settings.bundle_name, settings.bundle_version, settings.bundle_title or "",
-                              settings.default_license or "", os.environ.get("SOURCE_DATE_EPOCH", ""), __version__,
-                              *(e.model_dump_json(by_alias=True) for e in sorted(entries, key=lambda e: e.id)))
-        current["bundle"] = {"fingerprint": fingerprint, "paths": paths}
-        if fresh("bundle", fingerprint, paths):
-            outcome.up_to_date.append("bundle")
-        else:
-            bundle.write_bundle(list(entries), out, name=settings.bundle_name, version=settings.bundle_version,
-                                title=settings.bundle_title, license=settings.default_license)
-            outcome.built.extend(paths)
-            progress("built", "bundle/")
-            progress("built", zip_name)
 
     if settings.incremental:
         for key, old in previous.items():

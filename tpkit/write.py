@@ -5,15 +5,23 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import BinaryIO, Callable
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write bytes so that readers see the old file or the new one, never half of either."""
+def write_atomic(path: Path, data: bytes | Callable[[BinaryIO], None]) -> None:
+    """Write bytes so that readers see the old file or the new one, never half of either.
+
+    ``data`` is the bytes, or a function that writes them to the stream it is given (so that
+    a large output, such as a book, need not be held in memory whole).
+    """
     path = Path(path)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
+            if callable(data):
+                data(stream)
+            else:
+                stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temporary, 0o644)

@@ -29,7 +29,7 @@ import io
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable, Sequence
+from typing import BinaryIO, Callable, Sequence
 from xml.sax.saxutils import escape, quoteattr
 
 from reportlab import rl_config
@@ -55,7 +55,7 @@ from tpkit.document import (
 from tpkit.writers import RenderOptions, document_time
 from tpkit.writers.pdfbook import TocLink
 
-__all__ = ["render", "render_book", "markup", "plain"]
+__all__ = ["render", "render_book", "write_book", "markup", "plain"]
 
 # ----------------------------------------------------------------------------- fonts
 
@@ -847,6 +847,14 @@ def render_book(documents: Sequence[Document], title: str, options: RenderOption
     is the entry's handout: ``chapters`` are their PDFs (``render(document, options)``) when
     the caller has them already, as an export does; otherwise they are rendered here.
     """
+    out = io.BytesIO()
+    write_book(out, documents, title, options, chapters)
+    return out.getvalue()
+
+
+def write_book(out: BinaryIO, documents: Sequence[Document], title: str, options: RenderOptions,
+               chapters: Sequence[bytes] | None = None) -> None:
+    """``render_book``, written to a stream instead of returned (a book can be large)."""
     from tpkit.writers import pdfbook
 
     _register_fonts()
@@ -902,6 +910,6 @@ def render_book(documents: Sequence[Document], title: str, options: RenderOption
         return made
 
     doc.build(story, canvasmaker=canvas)
-    return pdfbook.assemble(buffer.getvalue(), canvases[-1].toc_links, chapters, chapter_pages,
+    pdfbook.assemble(out, buffer.getvalue(), canvases[-1].toc_links, chapters, chapter_pages,
                             [d.meta.title for d in documents],
                             number_width=lambda text: pdfmetrics.stringWidth(text, SANS, FOOTER_SIZE))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import BinaryIO, Callable, Sequence
 
 import pikepdf
 
@@ -45,9 +45,10 @@ def page_counts(chapters: Sequence[bytes]) -> list[int]:
     return counts
 
 
-def assemble(front: bytes, toc_links: Sequence[TocLink], chapters: Sequence[bytes], chapter_pages: Sequence[int],
-             titles: Sequence[str], number_width: Callable[[str], float]) -> bytes:
-    """The book: the pages of ``front`` then of every chapter, numbered through, with one outline.
+def assemble(out: BinaryIO, front: bytes, toc_links: Sequence[TocLink], chapters: Sequence[bytes],
+             chapter_pages: Sequence[int], titles: Sequence[str], number_width: Callable[[str], float]) -> None:
+    """Write to ``out`` the book: the pages of ``front`` then of every chapter, numbered through,
+    with one outline.
 
     ``front`` carries the book's info dictionary and its own outline ("Contents"); its page
     numbers are already the book's. ``number_width`` measures a "Page X of Y" text as the
@@ -74,11 +75,9 @@ def assemble(front: bytes, toc_links: Sequence[TocLink], chapters: Sequence[byte
         _add_outline(book, first_pages, titles, outlines)
         for link in toc_links:
             _add_link(book, link, book.pages[first_pages[link.chapter]])
-        out = io.BytesIO()
         # The handouts' streams are compressed already and are copied as they are (asking qpdf
         # to compress streams costs ten times the rest of the save for no smaller file).
         book.save(out, deterministic_id=True, compress_streams=False)
-        return out.getvalue()
     finally:
         for source in sources:
             source.close()
