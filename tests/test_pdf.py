@@ -425,6 +425,19 @@ def test_book_chapters_are_the_handouts_page_for_page(book):
         assert first == len(book_pages)
 
 
+def test_book_embeds_each_distinct_font_once(book):
+    import pikepdf
+
+    from tpkit.writers import pdfbook
+
+    _, data, _ = book
+    with pikepdf.open(io.BytesIO(data)) as whole:
+        fonts = [obj for obj in whole.objects if isinstance(obj, pikepdf.Dictionary) and obj.get("/Type") == "/Font"]
+        digests = [pdfbook._digest(font, {}) for font in fonts]
+        assert len(set(digests)) == len(digests)  # no two copies of the same subset
+        assert all("DejaVu" in str(font.BaseFont) for font in fonts)
+
+
 def test_book_is_deterministic(book):
     order, data, _ = book
     assert data == pdf.render_book(order, "Clinic Handbook <2026> & Co", RenderOptions(publisher="Example Clinic"))

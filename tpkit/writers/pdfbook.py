@@ -16,6 +16,7 @@ So the book costs no typesetting beyond its cover and contents, and a build that
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 from dataclasses import dataclass
@@ -72,6 +73,7 @@ def assemble(out: BinaryIO, front: bytes, toc_links: Sequence[TocLink], chapters
             book.pages.extend(source.pages)
             # copied after its pages, so that its destinations point at the book's copies
             outlines.append(book.copy_foreign(source.Root.Outlines) if "/Outlines" in source.Root else None)
+        _share_fonts(book)
         _add_outline(book, first_pages, titles, outlines)
         for link in toc_links:
             _add_link(book, link, book.pages[first_pages[link.chapter]])
@@ -95,6 +97,65 @@ def _renumber(page: pikepdf.Page, own: int, number: int, total: int, number_widt
     x = f"{-number_width(text):.5f}".rstrip("0").rstrip(".")
     form.write(content[:match.start()] + b"1 0 0 1 %s 0 Tm %s(%s) Tj" % (x.encode(), match.group(2), text.encode())
                + content[match.end():])
+
+
+def _share_fonts(book: pikepdf.Pdf) -> None:
+    """Make pages use one copy of each distinct embedded font.
+
+    Every handout embeds its own font subsets; where two chapters' subsets are the same
+    (the sans faces of headings and footers usually are), the book keeps one of them and
+    qpdf leaves the copies out when it saves.
+    """
+    digests: dict[tuple[int, int], bytes] = {}  # by object: the digest of each font, once
+    first: dict[bytes, pikepdf.Object] = {}
+
+    def share(resources) -> None:
+        fonts = resources.get("/Font") if resources is not None else None
+        if fonts is None:
+            return
+        for name, font in list(fonts.items()):
+            digest = digests.get(font.objgen)
+            if digest is None:
+                digest = digests[font.objgen] = _digest(font, digests)
+            kept = first.setdefault(digest, font)
+            if kept.objgen != font.objgen:
+                fonts[name] = kept
+
+    for page in book.pages:
+        resources = page.obj.get("/Resources")
+        share(resources)
+        for xobject in (resources.get("/XObject", {}) if resources is not None else {}).values():
+            share(xobject.get("/Resources"))
+
+
+def _digest(obj: object, memo: dict) -> bytes:
+    """A digest of an object and everything it refers to (for fonts: a few small objects)."""
+    if not isinstance(obj, pikepdf.Object):  # pikepdf gives numbers, booleans and null as Python values
+        return hashlib.sha256(repr(obj).encode()).digest()
+    if obj.is_indirect and obj.objgen in memo:
+        return memo[obj.objgen]
+    hasher = hashlib.sha256()
+    if isinstance(obj, pikepdf.Stream):
+        hasher.update(b"stream")
+        hasher.update(obj.read_raw_bytes())
+        items = obj.stream_dict.items()
+    elif isinstance(obj, pikepdf.Dictionary):
+        items = obj.items()
+    else:
+        items = None
+    if items is not None:
+        for key, value in sorted(items):
+            if key != "/Length":
+                hasher.update(key.encode() + b"=" + _digest(value, memo))
+    elif isinstance(obj, pikepdf.Array):
+        for value in obj:
+            hasher.update(b"," + _digest(value, memo))
+    else:
+        hasher.update(repr(obj).encode())
+    digest = hasher.digest()
+    if obj.is_indirect:
+        memo[obj.objgen] = digest
+    return digest
 
 
 def _add_outline(book: pikepdf.Pdf, first_pages: list[int], titles: Sequence[str],
