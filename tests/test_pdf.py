@@ -458,3 +458,20 @@ def test_book_date_is_newest_entry(book, monkeypatch):
     newest = max(_dt.date.fromisoformat(d.meta.updated) for d in order)
     assert reader(data).metadata.creation_date.date() == newest
     assert f"{newest.day} {newest.strftime('%B')} {newest.year}" in reader(data).pages[0].extract_text()
+
+
+def test_book_from_handout_files_even_past_the_open_file_limit(documents, tmp_path, monkeypatch):
+    """Chapters may be files (qpdf keeps them open); past the open-file limit they are read into memory."""
+    import resource
+
+    order = list(documents)[:3]
+    options = RenderOptions()
+    files = []
+    for document in order:
+        path = tmp_path / f"{document.meta.id}.pdf"
+        path.write_bytes(pdf.render(document, options))
+        files.append(path)
+    expected = pdf.render_book(order, "Files", options)
+    assert pdf.render_book(order, "Files", options, chapters=files) == expected
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (65, 65))
+    assert pdf.render_book(order, "Files", options, chapters=files) == expected

@@ -125,7 +125,7 @@ def _write_book(path: Path, ordered: Sequence["Entry"], settings: Settings) -> N
     from tpkit.writers.pdf import write_book
 
     documents = [Document(metadata_of(e, settings.default_license), ()) for e in ordered]
-    chapters = [(path.parent / f"{entry.id}.pdf").read_bytes() for entry in ordered]
+    chapters = [path.parent / f"{entry.id}.pdf" for entry in ordered]
     write_atomic(path, lambda stream: write_book(stream, documents, settings.book_title, settings.render, chapters))
 
 

@@ -29,6 +29,7 @@ import io
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import BinaryIO, Callable, Sequence
 from xml.sax.saxutils import escape, quoteattr
 
@@ -840,12 +841,13 @@ def render(document: Document, options: RenderOptions) -> bytes:
 
 
 def render_book(documents: Sequence[Document], title: str, options: RenderOptions,
-                chapters: Sequence[bytes] | None = None) -> bytes:
+                chapters: Sequence[bytes | Path] | None = None) -> bytes:
     """Many handouts as one book: cover, contents with page numbers, one chapter per entry.
 
     Entries print in the given order (callers use ``layout.collection_order``). Each chapter
-    is the entry's handout: ``chapters`` are their PDFs (``render(document, options)``) when
-    the caller has them already, as an export does; otherwise they are rendered here.
+    is the entry's handout: ``chapters`` are their PDFs (``render(document, options)``), as
+    bytes or files, when the caller has them already, as an export does; otherwise they are
+    rendered here.
     """
     out = io.BytesIO()
     write_book(out, documents, title, options, chapters)
@@ -853,7 +855,7 @@ def render_book(documents: Sequence[Document], title: str, options: RenderOption
 
 
 def write_book(out: BinaryIO, documents: Sequence[Document], title: str, options: RenderOptions,
-               chapters: Sequence[bytes] | None = None) -> None:
+               chapters: Sequence[bytes | Path] | None = None) -> None:
     """``render_book``, written to a stream instead of returned (a book can be large)."""
     from tpkit.writers import pdfbook
 

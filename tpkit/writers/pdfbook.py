@@ -20,7 +20,8 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass
-from typing import BinaryIO, Callable, Sequence
+from pathlib import Path
+from typing import BinaryIO, Callable, Sequence, Union
 
 import pikepdf
 
@@ -38,15 +39,30 @@ class TocLink:
     chapter: int  # 0-based
 
 
-def page_counts(chapters: Sequence[bytes]) -> list[int]:
+Chapter = Union[bytes, Path]  # a handout's PDF, or the file that holds it
+
+
+def page_counts(chapters: Sequence[Chapter]) -> list[int]:
     counts = []
-    for data in chapters:
-        with pikepdf.open(io.BytesIO(data)) as pdf:
+    for chapter in chapters:
+        with _open(chapter, files_open=0) as pdf:
             counts.append(len(pdf.pages))
     return counts
 
 
-def assemble(out: BinaryIO, front: bytes, toc_links: Sequence[TocLink], chapters: Sequence[bytes],
+def _open(chapter: Chapter, files_open: int) -> pikepdf.Pdf:
+    """A chapter as a pikepdf document. qpdf reads a file lazily and keeps it open until the
+    book is saved; past the process's limit of open files it is read into memory instead."""
+    if isinstance(chapter, Path):
+        import resource
+
+        if files_open < resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 64:
+            return pikepdf.open(chapter)
+        chapter = chapter.read_bytes()
+    return pikepdf.open(io.BytesIO(chapter))
+
+
+def assemble(out: BinaryIO, front: bytes, toc_links: Sequence[TocLink], chapters: Sequence[Chapter],
              chapter_pages: Sequence[int], titles: Sequence[str], number_width: Callable[[str], float]) -> None:
     """Write to ``out`` the book: the pages of ``front`` then of every chapter, numbered through,
     with one outline.
@@ -63,8 +79,8 @@ def assemble(out: BinaryIO, front: bytes, toc_links: Sequence[TocLink], chapters
     outlines: list[pikepdf.Dictionary | None] = []
     try:
         before = front_pages
-        for data in chapters:
-            source = pikepdf.open(io.BytesIO(data))
+        for chapter in chapters:
+            source = _open(chapter, files_open=len(sources))
             sources.append(source)
             first_pages.append(before)
             for own, page in enumerate(source.pages, 1):
