@@ -400,8 +400,6 @@ def _font(size_px: int, bold: bool):
 
 def to_png(figure: Figure, width_in: float = 3.5) -> bytes:
     """The chart as PNG bytes, 300 dpi at ``width_in`` inches wide; no metadata but the dpi."""
-    from io import BytesIO
-
     from PIL import Image, ImageDraw
 
     if width_in <= 0:

@@ -256,11 +256,11 @@ def validate_paths(paths: Iterable[str | os.PathLike], options: Options | None =
 def _build_checkers() -> None:
     """Import the models and rules and compile the schema once, before any worker is forked,
     so that workers share them instead of each building its own."""
-    import tpkit.models  # noqa: F401
-    import tpkit.rules  # noqa: F401
+    from tpkit import models, rules
     from tpkit.schema import fast_validator
 
     fast_validator()
+    del models, rules  # imported for their side effect: the models are built on import
 
 
 @contextmanager

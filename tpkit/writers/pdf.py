@@ -30,7 +30,7 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import BinaryIO, Callable, Sequence
+from typing import BinaryIO, Sequence
 from xml.sax.saxutils import escape, quoteattr
 
 from reportlab import rl_config
