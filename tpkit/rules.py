@@ -238,8 +238,6 @@ def _comparable_items(entry: "Entry") -> Iterator[tuple[str, str, str]]:
             yield "corrective_actions", f"/corrective_actions/{i}/items/{j}", f"{item.name} {item.instructions}"
 
 
-
-
 # --- the checks of one entry --------------------------------------------------------
 
 def check_entry(entry: "Entry", path: Path, today: _dt.date, text: str | None = None) -> list[Finding]:

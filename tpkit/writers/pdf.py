@@ -54,7 +54,6 @@ from tpkit.document import (
     BulletList, Document, Figure, Metadata, Paragraph, References, Run, SubHeading, Table,
 )
 from tpkit.writers import RenderOptions, document_time
-from tpkit.writers.pdfbook import TocLink
 
 __all__ = ["render", "render_book", "write_book", "markup", "plain"]
 
@@ -308,6 +307,15 @@ class _TocLine(Flowable):
 
 
 _SAVE_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class TocLink:
+    """A contents line: where it is on the front matter's pages, and which chapter it opens."""
+
+    page: int  # 0-based page of the front matter
+    rect: tuple[float, float, float, float]
+    chapter: int  # 0-based
 
 
 class _Values(dict):
@@ -904,14 +912,14 @@ def write_book(out: BinaryIO, documents: Sequence[Document], title: str, options
             story.append(_Para(plain(region), st.toc_region))
         story.append(_TocLine(d.meta.title, f"e{number}", st.toc_entry))
     canvases: list[_Canvas] = []
-    chapter_pages = pdfbook.page_counts(chapters)
+    with pdfbook.opened(chapters) as sources:
+        chapter_pages = [len(source.pages) for source in sources]
 
-    def canvas(*args, **kwargs) -> _Canvas:
-        made = _Canvas(*args, chapter_pages=chapter_pages, **kwargs)
-        canvases.append(made)
-        return made
+        def canvas(*args, **kwargs) -> _Canvas:
+            made = _Canvas(*args, chapter_pages=chapter_pages, **kwargs)
+            canvases.append(made)
+            return made
 
-    doc.build(story, canvasmaker=canvas)
-    pdfbook.assemble(out, buffer.getvalue(), canvases[-1].toc_links, chapters, chapter_pages,
-                            [d.meta.title for d in documents],
-                            number_width=lambda text: pdfmetrics.stringWidth(text, SANS, FOOTER_SIZE))
+        doc.build(story, canvasmaker=canvas)
+        pdfbook.assemble(out, buffer.getvalue(), canvases[-1].toc_links, sources, [d.meta.title for d in documents],
+                         number_width=lambda text: pdfmetrics.stringWidth(text, SANS, FOOTER_SIZE))

@@ -19,69 +19,59 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-from dataclasses import dataclass
+from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Callable, Sequence, Union
+from typing import TYPE_CHECKING, BinaryIO, Callable, Iterator, Sequence, Union
 
 import pikepdf
+
+if TYPE_CHECKING:
+    from tpkit.writers.pdf import TocLink
 
 # The text operator of a page-number form as reportlab writes it (pdf._Canvas.save):
 # "BT 1 0 0 1 <x> 0 Tm /<font> 7.5 Tf 9 TL (Page 1 of 5) Tj T* ET"
 _NUMBER_TEXT = re.compile(rb"1 0 0 1 (-?[0-9.]+) 0 Tm (/\S+ [0-9.]+ Tf [0-9.]+ TL )\((Page [0-9]+ of [0-9]+)\) Tj")
 
 
-@dataclass(frozen=True)
-class TocLink:
-    """A contents line: where it is on the front matter's pages, and which chapter it opens."""
-
-    page: int  # 0-based page of the front matter
-    rect: tuple[float, float, float, float]
-    chapter: int  # 0-based
-
-
 Chapter = Union[bytes, Path]  # a handout's PDF, or the file that holds it
 
 
-def page_counts(chapters: Sequence[Chapter]) -> list[int]:
-    counts = []
-    for chapter in chapters:
-        with _open(chapter, files_open=0) as pdf:
-            counts.append(len(pdf.pages))
-    return counts
+@contextmanager
+def opened(chapters: Sequence[Chapter]) -> Iterator[list[pikepdf.Pdf]]:
+    """The chapters as pikepdf documents, open until the book is saved (qpdf copies their
+    streams lazily). qpdf reads a file as it needs it and keeps it open; past the process's
+    limit of open files, chapters are read into memory instead."""
+    import resource
+
+    budget = resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 64
+    sources: list[pikepdf.Pdf] = []
+    try:
+        for chapter in chapters:
+            if isinstance(chapter, Path) and len(sources) >= budget:
+                chapter = chapter.read_bytes()
+            sources.append(pikepdf.open(chapter if isinstance(chapter, Path) else io.BytesIO(chapter)))
+        yield sources
+    finally:
+        for source in sources:
+            source.close()
 
 
-def _open(chapter: Chapter, files_open: int) -> pikepdf.Pdf:
-    """A chapter as a pikepdf document. qpdf reads a file lazily and keeps it open until the
-    book is saved; past the process's limit of open files it is read into memory instead."""
-    if isinstance(chapter, Path):
-        import resource
-
-        if files_open < resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 64:
-            return pikepdf.open(chapter)
-        chapter = chapter.read_bytes()
-    return pikepdf.open(io.BytesIO(chapter))
-
-
-def assemble(out: BinaryIO, front: bytes, toc_links: Sequence[TocLink], chapters: Sequence[Chapter],
-             chapter_pages: Sequence[int], titles: Sequence[str], number_width: Callable[[str], float]) -> None:
-    """Write to ``out`` the book: the pages of ``front`` then of every chapter, numbered through,
-    with one outline.
+def assemble(out: BinaryIO, front: bytes, toc_links: Sequence["TocLink"], sources: Sequence[pikepdf.Pdf],
+             titles: Sequence[str], number_width: Callable[[str], float]) -> None:
+    """Write to ``out`` the book: the pages of ``front`` then of every chapter (``sources``,
+    from ``opened``), numbered through, with one outline.
 
     ``front`` carries the book's info dictionary and its own outline ("Contents"); its page
     numbers are already the book's. ``number_width`` measures a "Page X of Y" text as the
     handouts draw it, to keep it right-aligned.
     """
-    book = pikepdf.open(io.BytesIO(front))
-    front_pages = len(book.pages)
-    total = front_pages + sum(chapter_pages)
-    sources = []  # kept open until the book is saved: qpdf copies their streams lazily
-    first_pages = []  # 0-based index in the book of each chapter's first page
-    outlines: list[pikepdf.Dictionary | None] = []
-    try:
+    with pikepdf.open(io.BytesIO(front)) as book:
+        front_pages = len(book.pages)
+        total = front_pages + sum(len(source.pages) for source in sources)
+        first_pages = []  # 0-based index in the book of each chapter's first page
+        outlines: list[pikepdf.Dictionary | None] = []
         before = front_pages
-        for chapter in chapters:
-            source = _open(chapter, files_open=len(sources))
-            sources.append(source)
+        for source in sources:
             first_pages.append(before)
             for own, page in enumerate(source.pages, 1):
                 _renumber(page, own, before + own, total, number_width)
@@ -96,10 +86,6 @@ def assemble(out: BinaryIO, front: bytes, toc_links: Sequence[TocLink], chapters
         # The handouts' streams are compressed already and are copied as they are (asking qpdf
         # to compress streams costs ten times the rest of the save for no smaller file).
         book.save(out, deterministic_id=True, compress_streams=False)
-    finally:
-        for source in sources:
-            source.close()
-        book.close()
 
 
 def _renumber(page: pikepdf.Page, own: int, number: int, total: int, number_width: Callable[[str], float]) -> None:
@@ -205,7 +191,7 @@ def _add_outline(book: pikepdf.Pdf, first_pages: list[int], titles: Sequence[str
     root.Count = int(root.Count) + len(titles)
 
 
-def _add_link(book: pikepdf.Pdf, link: TocLink, target: pikepdf.Page) -> None:
+def _add_link(book: pikepdf.Pdf, link: "TocLink", target: pikepdf.Page) -> None:
     page = book.pages[link.page]
     annotation = book.make_indirect(pikepdf.Dictionary(
         Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Link, Rect=list(link.rect), Border=[0, 0, 0],
