@@ -173,43 +173,42 @@ def test_every_region_lies_inside_its_view_outline():
         assert not outside, f"{code} on the {view} leaves the body at {outside[:3]}"
 
 
+def raster(geo, view: str, polygons, k: int = 4):
+    """Polygons of a view, in chart units, filled into a mask ``k`` pixels per unit."""
+    from PIL import Image, ImageDraw
+
+    v = geo["views"][view]
+    mask = Image.new("L", (v["width"] * k, v["height"] * k), 0)
+    for poly in polygons:
+        ImageDraw.Draw(mask).polygon([(x * k, y * k) for x, y in poly], fill=255)
+    return mask
+
+
+def region_masks(geo, view: str) -> dict:
+    """Every region drawn on a view, as a mask (see ``raster``)."""
+    return {code: raster(geo, view, entry[view]["polygons"]) for code, entry in geo["regions"].items()
+            if view in entry}
+
+
 def test_every_region_lies_inside_its_view_outline_raster():
     """The same, filled: no pixel of a region falls outside the body (catches edges that cross)."""
-    from PIL import Image, ImageChops, ImageDraw
+    from PIL import ImageChops
 
     geo = chart.load_geometry()
-    k = 4
     for view in VIEWS:
-        v = geo["views"][view]
-        size = (v["width"] * k, v["height"] * k)
-        body = Image.new("L", size, 0)
-        ImageDraw.Draw(body).polygon([(x * k, y * k) for x, y in v["outline"]], fill=255)
-        for code, entry in geo["regions"].items():
-            if view not in entry:
-                continue
-            mask = Image.new("L", size, 0)
-            for poly in entry[view]["polygons"]:
-                ImageDraw.Draw(mask).polygon([(x * k, y * k) for x, y in poly], fill=255)
+        body = raster(geo, view, [geo["views"][view]["outline"]])
+        for code, mask in region_masks(geo, view).items():
             leak = ImageChops.subtract(mask, body)
             assert leak.getbbox() is None, f"{code} on the {view} leaks outside the body at {leak.getbbox()}"
 
 
 def test_regions_on_one_view_do_not_overlap():
     """Neighbours may share a border, but no region covers part of another."""
-    from PIL import Image, ImageChops, ImageDraw, ImageFilter
+    from PIL import ImageChops, ImageFilter
 
     geo = chart.load_geometry()
-    k = 4
     for view in VIEWS:
-        v = geo["views"][view]
-        size = (v["width"] * k, v["height"] * k)
-        masks = {}
-        for code, entry in geo["regions"].items():
-            if view in entry:
-                mask = Image.new("L", size, 0)
-                for poly in entry[view]["polygons"]:
-                    ImageDraw.Draw(mask).polygon([(x * k, y * k) for x, y in poly], fill=255)
-                masks[code] = (mask, mask.getbbox())
+        masks = {code: (mask, mask.getbbox()) for code, mask in region_masks(geo, view).items()}
         codes = sorted(masks)
         for i, a in enumerate(codes):
             for b in codes[i + 1:]:
