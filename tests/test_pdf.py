@@ -433,9 +433,34 @@ def test_book_embeds_each_distinct_font_once(book):
     _, data, _ = book
     with pikepdf.open(io.BytesIO(data)) as whole:
         fonts = [obj for obj in whole.objects if isinstance(obj, pikepdf.Dictionary) and obj.get("/Type") == "/Font"]
-        digests = [pdfbook._digest(font, {}) for font in fonts]
+        digests = [pdfbook._digest(whole, font, {}) for font in fonts]
         assert len(set(digests)) == len(digests)  # no two copies of the same subset
         assert all("DejaVu" in str(font.BaseFont) for font in fonts)
+
+
+def test_font_digest_follows_references_not_object_numbers():
+    import pikepdf
+
+    from tpkit.writers import pdfbook
+
+    pdf_ = pikepdf.new()
+
+    def font(program: bytes, widths: list, note: str | None = None):
+        descriptor = pdf_.make_indirect(pikepdf.Dictionary(FontFile2=pdf_.make_stream(program), Flags=4))
+        fields = dict(Type=pikepdf.Name.Font, FontDescriptor=descriptor, Widths=widths)
+        if note is not None:
+            fields["Note"] = pikepdf.String(note)
+        return pdf_.make_indirect(pikepdf.Dictionary(**fields))
+
+    def digest(obj):
+        return pdfbook._digest(pdf_, obj, {})
+
+    same = [font(b"glyphs", [500, 600]), font(b"glyphs", [500, 600])]
+    assert same[0].objgen != same[1].objgen and digest(same[0]) == digest(same[1])
+    assert digest(font(b"other glyphs", [500, 600])) != digest(same[0])  # the program, two objects away
+    assert digest(font(b"glyphs", [500, 601])) != digest(same[0])  # widths after the references
+    # a string that reads like a reference is text, not a reference
+    assert digest(font(b"glyphs", [500], "see 1 0 R")) != digest(font(b"glyphs", [500], "see 2 0 R"))
 
 
 def test_book_is_deterministic(book):

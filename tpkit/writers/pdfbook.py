@@ -65,8 +65,19 @@ def assemble(out: BinaryIO, front: bytes, toc_links: Sequence["TocLink"], source
     numbers are already the book's. ``number_width`` measures a "Page X of Y" text as the
     handouts draw it, to keep it right-aligned.
     """
-    with pikepdf.open(io.BytesIO(front)) as book:
-        front_pages = len(book.pages)
+    with pikepdf.open(io.BytesIO(front)) as front_pdf, pikepdf.new() as book:
+        # Pages are copied onto the book's page tree directly: going through ``book.pages``
+        # costs twice as much, qpdf updating its page list at every insertion. The book is a
+        # new document so that qpdf lists its pages only once they are all there.
+        tree = book.Root.Pages
+        _append_pages(book, front_pdf)
+        # The front's catalogue (outline, page mode, language) and info are the book's; copied
+        # after its pages, so that the outline's destinations are the book's copies of them.
+        for key, value in front_pdf.Root.items():
+            if key not in ("/Type", "/Pages"):
+                book.Root[key] = book.copy_foreign(value) if value.is_indirect else value
+        book.trailer.Info = book.copy_foreign(front_pdf.trailer.Info)
+        front_pages = len(tree.Kids)
         total = front_pages + sum(len(source.pages) for source in sources)
         first_pages = []  # 0-based index in the book of each chapter's first page
         outlines: list[pikepdf.Dictionary | None] = []
@@ -76,16 +87,25 @@ def assemble(out: BinaryIO, front: bytes, toc_links: Sequence["TocLink"], source
             for own, page in enumerate(source.pages, 1):
                 _renumber(page, own, before + own, total, number_width)
             before += len(source.pages)
-            book.pages.extend(source.pages)
-            # copied after its pages, so that its destinations point at the book's copies
+            _append_pages(book, source)
             outlines.append(book.copy_foreign(source.Root.Outlines) if "/Outlines" in source.Root else None)
+        tree.Count = len(tree.Kids)
         _share_fonts(book)
         _add_outline(book, first_pages, titles, outlines)
         for link in toc_links:
             _add_link(book, link, book.pages[first_pages[link.chapter]])
         # The handouts' streams are compressed already and are copied as they are (asking qpdf
         # to compress streams costs ten times the rest of the save for no smaller file).
-        book.save(out, deterministic_id=True, compress_streams=False)
+        book.save(out, deterministic_id=True, compress_streams=False, min_version=front_pdf.pdf_version)
+
+
+def _append_pages(book: pikepdf.Pdf, source: pikepdf.Pdf) -> None:
+    tree = book.Root.Pages
+    kids = tree.Kids
+    for page in source.pages:
+        copy = book.copy_foreign(page.obj)
+        copy.Parent = tree
+        kids.append(copy)
 
 
 def _renumber(page: pikepdf.Page, own: int, number: int, total: int, number_width: Callable[[str], float]) -> None:
@@ -116,10 +136,7 @@ def _share_fonts(book: pikepdf.Pdf) -> None:
         if fonts is None:
             return
         for name, font in list(fonts.items()):
-            digest = digests.get(font.objgen)
-            if digest is None:
-                digest = digests[font.objgen] = _digest(font, digests)
-            kept = first.setdefault(digest, font)
+            kept = first.setdefault(_digest(book, font, digests), font)
             if kept.objgen != font.objgen:
                 fonts[name] = kept
 
@@ -130,33 +147,38 @@ def _share_fonts(book: pikepdf.Pdf) -> None:
             share(xobject.get("/Resources"))
 
 
-def _digest(obj: object, memo: dict) -> bytes:
-    """A digest of an object and everything it refers to (for fonts: a few small objects)."""
-    if not isinstance(obj, pikepdf.Object):  # pikepdf gives numbers, booleans and null as Python values
-        return hashlib.sha256(repr(obj).encode()).digest()
-    if obj.is_indirect and obj.objgen in memo:
-        return memo[obj.objgen]
+_REFERENCE = re.compile(rb"([0-9]+) ([0-9]+) R")
+_STRING_OR_REFERENCE = re.compile(rb"\((?:[^\\()]|\\.)*\)|([0-9]+) ([0-9]+) R", re.S)
+
+
+def _digest(book: pikepdf.Pdf, obj: pikepdf.Object, memo: dict) -> bytes:
+    """A digest of an indirect object and everything it refers to (for a font, four objects):
+    its PDF syntax with each reference replaced by the digest of what it refers to."""
+    found = memo.get(obj.objgen)
+    if found is not None:
+        return found
     hasher = hashlib.sha256()
     if isinstance(obj, pikepdf.Stream):
-        hasher.update(b"stream")
         hasher.update(obj.read_raw_bytes())
-        items = obj.stream_dict.items()
-    elif isinstance(obj, pikepdf.Dictionary):
-        items = obj.items()
+        text = obj.stream_dict.unparse()
     else:
-        items = None
-    if items is not None:
-        for key, value in sorted(items):
-            if key != "/Length":
-                hasher.update(key.encode() + b"=" + _digest(value, memo))
-    elif isinstance(obj, pikepdf.Array):
-        for value in obj:
-            hasher.update(b"," + _digest(value, memo))
+        text = obj.unparse(resolved=True)
+
+    def referred(number: bytes, generation: bytes) -> bytes:
+        return _digest(book, book.get_object(int(number), int(generation)), memo)
+
+    if b"(" in text:  # a string might hold text that reads like a reference
+        hasher.update(_STRING_OR_REFERENCE.sub(
+            lambda m: m.group(0) if m.group(1) is None else b"@" + referred(m.group(1), m.group(2)), text))
     else:
-        hasher.update(repr(obj).encode())
-    digest = hasher.digest()
-    if obj.is_indirect:
-        memo[obj.objgen] = digest
+        # Only the text up to the last reference is searched: a font's long /Widths array
+        # comes after its references (qpdf writes keys in order) and is hashed as it is.
+        end = text.rfind(b" R") + 2 if b" R" in text else 0
+        parts = _REFERENCE.split(text[:end])
+        hasher.update(b"@".join(parts[::3]) + text[end:])
+        for index in range(1, len(parts), 3):
+            hasher.update(referred(parts[index], parts[index + 1]))
+    digest = memo[obj.objgen] = hasher.digest()
     return digest
 
 
