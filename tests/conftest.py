@@ -31,3 +31,9 @@ def sample_entries():
     report = validate_paths([ENTRIES], Options(today=TODAY))
     assert not report.failed(strict=True), [i.message for i in report.issues]
     return report.entries()
+
+
+@pytest.fixture(autouse=True)
+def _own_result_cache(tmp_path_factory, monkeypatch):
+    """Each test validates with a cache of its own: none leaks between tests or into the checkout."""
+    monkeypatch.setenv("TPKIT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))

@@ -71,16 +71,19 @@ def _report(report: Report, fmt: str, strict: bool, stream=None) -> int:
               help="Refuse files larger than this many bytes (default 5 MB).")
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="Processes for large collections (default: all CPUs; small runs use one).")
-def validate(paths: tuple[str, ...], fmt: str, strict: bool, max_bytes: int | None, jobs: int | None) -> None:
+@click.option("--no-cache", is_flag=True, help="Check every file, even those unchanged since the last run.")
+def validate(paths: tuple[str, ...], fmt: str, strict: bool, max_bytes: int | None, jobs: int | None,
+             no_cache: bool) -> None:
     """Check entries against the content model and report every problem.
 
     PATHS are entry files or folders (searched for *.json); the default is entries/.
-    Exit 0 when valid, 1 on content problems, 2 on usage or I/O errors.
+    Exit 0 when valid, 1 on content problems, 2 on usage or I/O errors. Results of files
+    that have not changed are reused from .tpkit_cache/ (see --no-cache).
     """
-    options = Options()
+    options = Options(cache=_cache_folder(no_cache))
     if max_bytes:
         options.max_bytes = max_bytes
-    report = validate_paths(paths or (DEFAULT_ENTRIES,), options, jobs=jobs or os.cpu_count() or 1)
+    report = validate_paths(paths or (DEFAULT_ENTRIES,), options, jobs=jobs or os.cpu_count() or 1, entries=False)
     sys.exit(_report(report, fmt, strict))
 
 
@@ -125,9 +128,15 @@ def _project_config(ctx: click.Context):
         ctx.exit(2)
 
 
-def _validated(paths: tuple[str, ...], size_limit: int, strict: bool, quiet: bool):
+def _cache_folder(no_cache: bool) -> Path | None:
+    from tpkit.cache import default_folder
+
+    return None if no_cache else default_folder()
+
+
+def _validated(paths: tuple[str, ...], size_limit: int, strict: bool, quiet: bool, cache: Path | None = None):
     """Validate first; on errors report them as `validate` does and exit 1 before anything is written."""
-    report = validate_paths(paths or (DEFAULT_ENTRIES,), Options(max_bytes=size_limit))
+    report = validate_paths(paths or (DEFAULT_ENTRIES,), Options(max_bytes=size_limit, cache=cache))
     if report.issues and not (quiet and not report.failed(strict)):
         sys.stderr.write(REPORTERS["text"](report, sys.stderr.isatty()))
     if report.io_failed:
@@ -138,9 +147,9 @@ def _validated(paths: tuple[str, ...], size_limit: int, strict: bool, quiet: boo
     return report
 
 
-def _entries_to_export(paths, config, statuses, strict: bool, quiet: bool):
+def _entries_to_export(paths, config, statuses, strict: bool, quiet: bool, no_cache: bool):
     """Validated entries with the wanted statuses, and the names of all entries (for links)."""
-    report = _validated(paths, config.size_limit, strict, quiet)
+    report = _validated(paths, config.size_limit, strict, quiet, _cache_folder(no_cache))
     entries = [e for e in report.entries() if not statuses or e.status in statuses]
     if not entries:
         click.echo("tpkit: no entries to export" + (" with that status" if statuses else ""), err=True)
@@ -207,6 +216,7 @@ _EXPORT_OPTIONS = [
     click.option("--bundle-version", default=None, help="SemVer version of the bundle content."),
     click.option("--strict", is_flag=True, help="Refuse to export when there are warnings too."),
     click.option("-q", "--quiet", is_flag=True, help="Print only problems."),
+    click.option("--no-cache", is_flag=True, help="Validate every file, even those unchanged since the last run."),
 ]
 
 
@@ -226,7 +236,8 @@ def _with_options(options):
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Processes to export with.")
 @_with_options(_EXPORT_OPTIONS)
 @click.pass_context
-def export(ctx, paths, formats, book, jobs, out, statuses, paper, template, csl, publisher, bundle_version, strict, quiet):
+def export(ctx, paths, formats, book, jobs, out, statuses, paper, template, csl, publisher, bundle_version, strict, quiet,
+           no_cache):
     """Validate, then write DOCX, PDF or bundle exports of PATHS (default entries/) under --out.
 
     Files land in DIR/docx/<id>.docx, DIR/pdf/<id>.pdf, DIR/bundle/ and DIR/<name>-<version>.zip.
@@ -241,7 +252,7 @@ def export(ctx, paths, formats, book, jobs, out, statuses, paper, template, csl,
                          publisher=publisher, book=book, bundle_version=bundle_version, jobs=jobs,
                          incremental=False, force=True)
     _check_settings(settings)
-    entries, names = _entries_to_export(paths, config, statuses, strict, quiet)
+    entries, names = _entries_to_export(paths, config, statuses, strict, quiet, no_cache)
     if not entries:
         return
     outcome = run_export(entries, settings, names=names, progress=_progress(quiet))
@@ -256,7 +267,8 @@ def export(ctx, paths, formats, book, jobs, out, statuses, paper, template, csl,
 @click.option("--book-title", default=None, help="Title of the book of all entries (default from tpkit.toml).")
 @_with_options([o for o in _EXPORT_OPTIONS])
 @click.pass_context
-def build(ctx, paths, jobs, force, book_title, out, statuses, paper, template, csl, publisher, bundle_version, strict, quiet):
+def build(ctx, paths, jobs, force, book_title, out, statuses, paper, template, csl, publisher, bundle_version, strict, quiet,
+          no_cache):
     """The main job: validate, then export DOCX, PDF, the bundle and a book of the whole collection.
 
     Only outputs whose inputs changed are rebuilt (a manifest in --out records what made
@@ -269,7 +281,7 @@ def build(ctx, paths, jobs, force, book_title, out, statuses, paper, template, c
                          book=book_title or config.book_title, bundle_version=bundle_version,
                          jobs=jobs or os.cpu_count() or 1, incremental=True, force=force)
     _check_settings(settings)
-    entries, names = _entries_to_export(paths, config, statuses, strict, quiet)
+    entries, names = _entries_to_export(paths, config, statuses, strict, quiet, no_cache)
     if not entries:
         return
     show_bar = not quiet and sys.stderr.isatty()

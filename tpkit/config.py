@@ -7,7 +7,6 @@ name the file and line, so a typo never silently changes an export.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -62,6 +61,8 @@ def _line_of(text: str, key: str) -> int:
 def load_config(path: Path | None) -> Config:
     if path is None:
         return Config()
+    import tomllib  # here, not above: finding the file must stay cheap for `tpkit validate`
+
     try:
         text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text)

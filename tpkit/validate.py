@@ -31,6 +31,10 @@ class Options:
     max_bytes: int = DEFAULT_MAX_BYTES
     max_depth: int = DEFAULT_MAX_DEPTH
     today: _dt.date | None = None  # tests pin it; None means the real today
+    cache: Path | None = None  # folder of the result cache (see tpkit.cache); None: check every file
+
+    def day(self) -> _dt.date:
+        return self.today or _dt.date.today()
 
 
 @dataclass
@@ -46,6 +50,7 @@ class Result:
     entry_id: str | None = None
     links: tuple[str, ...] = ()
     valid: bool = False  # passed schema and model
+    digest: str | None = None  # of the bytes checked, when results are cached
 
     def issue(self, code: str, severity: str, message: str, pointer: str, options: "Options") -> Issue:
         """A located issue for this file, re-reading it if its text was not kept."""
@@ -144,6 +149,10 @@ def check_file(path: Path, display: str, options: Options) -> Result:
         result.issues.append(exc.issue)
         return result
     result.loaded = loaded
+    if options.cache is not None:
+        from tpkit.cache import digest
+
+        result.digest = digest(loaded.text.encode("utf-8"))  # the file's bytes: UTF-8 decodes them exactly
     if isinstance(loaded.data.get("id"), str):
         result.entry_id = loaded.data["id"]
 
@@ -185,8 +194,7 @@ def check_file(path: Path, display: str, options: Options) -> Result:
 
     from tpkit.rules import RULES, check_entry
 
-    today = options.today or _dt.date.today()
-    for code, message, pointer in check_entry(entry, path, today, loaded.text):
+    for code, message, pointer in check_entry(entry, path, options.day(), loaded.text):
         result.issues.append(loaded.issue(code, RULES[code].severity, message, pointer))
     result.entry = entry
     result.valid = True
@@ -236,21 +244,61 @@ def _check_light(args: tuple[Path, str, Options]) -> Result:
 FILES_PER_WORKER = 100
 
 
-def validate_paths(paths: Iterable[str | os.PathLike], options: Options | None = None, *, jobs: int = 1) -> Report:
+def validate_paths(paths: Iterable[str | os.PathLike], options: Options | None = None, *, jobs: int = 1,
+                   entries: bool = True) -> Report:
     """Validate files and folders.
 
-    With ``jobs`` > 1 and enough files, files are checked in worker processes and the
-    results carry issues only (no typed entries): that is what ``tpkit validate`` needs.
-    Exports call it with one job, to get the entries.
+    With ``entries`` (what exports need), every valid file's result carries its typed entry.
+    Without, results carry only what reports need, and with ``jobs`` > 1 and enough files,
+    files are checked in worker processes: that is ``tpkit validate``. With ``options.cache``,
+    files whose result is in the cache (see ``tpkit.cache``) are not checked again.
     """
     options = options or Options()
     files = discover(paths)
-    if files:
+    results: list[Result | None] = [None] * len(files)
+    cache = None
+    checked_bytes: dict[int, bytes] = {}  # of valid cached files whose entry is wanted
+    if options.cache is not None and files:
+        from tpkit.cache import ResultCache
+
+        cache = ResultCache(options.cache, options, options.day().isoformat())
+        for index, (path, display) in enumerate(files):
+            found = cache.result(path, display, lambda: _read_within(path, options.max_bytes))
+            if found is not None:
+                results[index], data = found
+                if entries and results[index].valid:
+                    checked_bytes[index] = data
+    todo = [index for index, result in enumerate(results) if result is None]
+    if todo:
         _build_checkers()
-    with _fewer_collections():
-        results = _check_files(files, options, min(jobs, len(files) // FILES_PER_WORKER))
-    check_collection(results, options)
-    return Report(results)
+        workers = 1 if entries else min(jobs, len(todo) // FILES_PER_WORKER)
+        with _fewer_collections():
+            for index, result in zip(todo, _check_files([files[index] for index in todo], options, workers)):
+                results[index] = result
+                if cache is not None:
+                    cache.store(result)  # before collection rules add to it: those are never cached
+    if checked_bytes:
+        from tpkit.models import Entry
+
+        for index, data in checked_bytes.items():
+            # The very bytes the cached result was found for: schema, model and rules passed them.
+            results[index].entry = Entry.model_validate_json(data)
+    report = Report(results)
+    check_collection(report.results, options)
+    if cache is not None:
+        cache.save()
+    return report
+
+
+def _read_within(path: Path, max_bytes: int) -> bytes | None:
+    """The file's bytes, or None if it cannot be read or is over the limit (checking reports why)."""
+    try:
+        with open(path, "rb") as handle:
+            if os.fstat(handle.fileno()).st_size > max_bytes:
+                return None
+            return handle.read(max_bytes + 1)
+    except OSError:
+        return None
 
 
 def _build_checkers() -> None:

@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import BinaryIO, Callable
 
 
-def write_atomic(path: Path, data: bytes | Callable[[BinaryIO], None]) -> None:
+def write_atomic(path: Path, data: bytes | Callable[[BinaryIO], None], *, durable: bool = True) -> None:
     """Write bytes so that readers see the old file or the new one, never half of either.
 
     ``data`` is the bytes, or a function that writes them to the stream it is given (so that
-    a large output, such as a book, need not be held in memory whole).
+    a large output, such as a book, need not be held in memory whole). ``durable`` also waits
+    until the bytes are on disk, so that a crash cannot leave an empty file behind; a cache,
+    which may be lost, skips that wait.
     """
     path = Path(path)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -23,7 +25,8 @@ def write_atomic(path: Path, data: bytes | Callable[[BinaryIO], None]) -> None:
             else:
                 stream.write(data)
             stream.flush()
-            os.fsync(stream.fileno())
+            if durable:
+                os.fsync(stream.fileno())
         os.chmod(temporary, 0o644)
         os.replace(temporary, path)
     except BaseException:
