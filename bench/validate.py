@@ -2,7 +2,9 @@
 
     python bench/validate.py [--count 1000] [--rounds 3]
 
-Prints whole-process wall times, their ratio and the single-file time. The two commands run
+Prints whole-process wall times, their ratio and the single-file time, all without the
+result cache (every file checked), then the whole collection again with the cache: unchanged,
+and after editing one file. The two commands run
 in alternating rounds and the ratio is taken within each round, because the speed of a shared
 machine drifts by a third over minutes; the median round is reported. Where ``perf`` is
 installed, the instructions each command executes (all processes) are printed too: a figure
@@ -14,6 +16,8 @@ Targets: full validation at least 10x faster than check-jsonschema; one file und
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -26,9 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import ROOT, make_corpus  # noqa: E402
 
 
-def wall(command: list[str], repeat: int = 1, ok_codes=(0,)) -> float:
+def wall(command: list[str], repeat: int = 1, ok_codes=(0,), before=None) -> float:
     best = float("inf")
     for _ in range(repeat):
+        if before is not None:
+            before()
         started = time.perf_counter()
         result = subprocess.run(command, capture_output=True, text=True)
         best = min(best, time.perf_counter() - started)
@@ -60,8 +66,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as temp:
         folder = Path(temp) / "entries"
         paths = make_corpus(folder, args.count)
-        ours_command = [*tpkit, "validate", "--strict", str(folder)]
-        single_command = [*tpkit, "validate", str(ROOT / "entries" / "gluteus-minimus.json")]
+        # The comparison and the targets are for checking every file: no result cache.
+        ours_command = [*tpkit, "validate", "--strict", "--no-cache", str(folder)]
+        single_command = [*tpkit, "validate", "--no-cache", str(ROOT / "entries" / "gluteus-minimus.json")]
+        cached_command = [*tpkit, "validate", "--strict", str(folder)]
+        os.environ["TPKIT_CACHE_DIR"] = str(Path(temp) / "cache")
         theirs_command = [checker, "--schemafile", str(ROOT / "schemas" / "muscle-entry.schema.json"), *map(str, paths)]
         have_checker = Path(checker).exists()
         rounds = []
@@ -70,6 +79,16 @@ def main() -> None:
             theirs = wall(theirs_command) if have_checker else None
             rounds.append((ours, theirs))
         single = wall(single_command, repeat=5)
+        wall(cached_command)  # fills the cache
+        cached = wall(cached_command, repeat=3)
+        edited = paths[len(paths) // 2]
+
+        def edit() -> None:
+            data = json.loads(edited.read_text(encoding="utf-8"))
+            data["summary"] += " Edited."
+            edited.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+
+        after_edit = wall(cached_command, repeat=3, before=edit)
         ours_instructions = instructions(ours_command)
         single_instructions = instructions(single_command)
         theirs_instructions = instructions(theirs_command) if have_checker else None
@@ -85,6 +104,8 @@ def main() -> None:
     else:
         print("check-jsonschema:                         not installed (pip install check-jsonschema)")
     print(f"tpkit validate, one file (whole process): {single * 1000:8.0f} ms  (target < 250 ms)")
+    print(f"with the result cache, nothing changed:   {cached * 1000:8.0f} ms  ({args.count} files)")
+    print(f"with the result cache, one file edited:   {after_edit * 1000:8.0f} ms  ({args.count} files)")
     if ours_instructions and single_instructions:
         print(f"instructions, tpkit, {args.count} files:          {ours_instructions / 1e9:8.2f} G  (all processes)")
         print(f"instructions, tpkit, one file:            {single_instructions / 1e9:8.2f} G")

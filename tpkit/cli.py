@@ -129,9 +129,11 @@ def _project_config(ctx: click.Context):
 
 
 def _cache_folder(no_cache: bool) -> Path | None:
+    if no_cache:
+        return None
     from tpkit.cache import default_folder
 
-    return None if no_cache else default_folder()
+    return default_folder()
 
 
 def _validated(paths: tuple[str, ...], size_limit: int, strict: bool, quiet: bool, cache: Path | None = None):
