@@ -49,16 +49,17 @@ _code_fingerprint: str | None = None
 
 
 def code_fingerprint() -> str:
-    """tpkit's version and the size and time of each file of its code and the data its checks
-    read: an upgraded tpkit, or an edited checkout, is a new tpkit (as for Python's .pyc files)."""
+    """tpkit's version and the size and time of every file of the package (code, fonts, data)
+    and of the schema: an upgraded tpkit, or an edited checkout, is a new tpkit (as for
+    Python's .pyc files)."""
     global _code_fingerprint
     if _code_fingerprint is None:
         from tpkit import __version__
         from tpkit.schema import schema_path
 
         package = Path(__file__).resolve().parent
-        files = sorted([*package.rglob("*.py"), *(package / "data").glob("*"), schema_path()])
-        stats = [(str(path), path.stat().st_size, path.stat().st_mtime_ns) for path in files]
+        files = sorted(p for p in package.rglob("*") if "__pycache__" not in p.parts and p.is_file())
+        stats = [(str(path), path.stat().st_size, path.stat().st_mtime_ns) for path in [*files, schema_path()]]
         _code_fingerprint = digest(json.dumps([__version__, stats]).encode())
     return _code_fingerprint
 

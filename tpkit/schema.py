@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
 
@@ -20,11 +19,12 @@ SCHEMA_NAME = "muscle-entry.schema.json"
 
 def schema_path(name: str = SCHEMA_NAME) -> Path:
     """Where a published schema lives: package data when installed, ``schemas/`` in a checkout."""
-    packaged = resources.files("tpkit") / "schemas" / name
+    package = Path(__file__).resolve().parent
+    packaged = package / "schemas" / name
     if packaged.is_file():
-        return Path(str(packaged))
+        return packaged
     # An editable install or a plain checkout has no copy inside the package.
-    return Path(__file__).resolve().parent.parent / "schemas" / name
+    return package.parent / "schemas" / name
 
 
 @lru_cache(maxsize=None)
