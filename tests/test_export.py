@@ -200,6 +200,30 @@ def test_signal_during_export_leaves_previous_outputs_and_no_temporary_files(tmp
         assert data == before[name] or data.startswith(b"%PDF") and data.rstrip().endswith(b"%%EOF")
 
 
+def test_an_interrupt_a_library_swallowed_still_stops_every_later_write(tmp_path, monkeypatch):
+    import signal
+
+    from tpkit import write
+
+    monkeypatch.setattr(write, "_interrupted", False)
+    target = tmp_path / "out.bin"
+    target.write_bytes(b"old")
+
+    def render_swallowing_the_interrupt(stream):
+        stream.write(b"half")
+        try:
+            write.interrupt(signal.SIGINT, None)
+        except:  # noqa: E722 - what reportlab's bare excepts do
+            pass
+        stream.write(b" and the rest")
+
+    with pytest.raises(KeyboardInterrupt):
+        write.write_atomic(target, render_swallowing_the_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        write.write_atomic(tmp_path / "next.bin", b"new")
+    assert [p.name for p in tmp_path.iterdir()] == ["out.bin"] and target.read_bytes() == b"old"
+
+
 def test_write_atomic_failure_keeps_the_old_file_and_no_temporary(tmp_path, monkeypatch):
     from tpkit.write import write_atomic
 

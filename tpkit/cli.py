@@ -354,9 +354,8 @@ def bundle_diff(old, new, fmt):
 def main() -> None:
     import signal
 
-    def terminate(signum, frame):
-        # Unwind like Ctrl-C so that atomic writes remove their temporary files.
-        raise KeyboardInterrupt
+    from tpkit.write import interrupt
 
-    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
     cli(prog_name="tpkit")

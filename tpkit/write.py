@@ -7,6 +7,23 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable
 
+_interrupted = False
+
+
+def interrupt(signum, frame) -> None:
+    """The handler of SIGINT and SIGTERM: unwind like Ctrl-C, so that atomic writes remove
+    their temporary files, and remember it, so that nothing is written afterwards. Without
+    the memory, an interrupt that lands inside a library's bare ``except:`` (reportlab has
+    dozens) would be swallowed and the export would finish as if nothing had happened."""
+    global _interrupted
+    _interrupted = True
+    raise KeyboardInterrupt
+
+
+def _stop_if_interrupted() -> None:
+    if _interrupted:
+        raise KeyboardInterrupt
+
 
 def write_atomic(path: Path, data: bytes | Callable[[BinaryIO], None], *, durable: bool = True) -> None:
     """Write bytes so that readers see the old file or the new one, never half of either.
@@ -16,6 +33,7 @@ def write_atomic(path: Path, data: bytes | Callable[[BinaryIO], None], *, durabl
     until the bytes are on disk, so that a crash cannot leave an empty file behind; a cache,
     which may be lost, skips that wait.
     """
+    _stop_if_interrupted()
     path = Path(path)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -28,6 +46,7 @@ def write_atomic(path: Path, data: bytes | Callable[[BinaryIO], None], *, durabl
             if durable:
                 os.fsync(stream.fileno())
         os.chmod(temporary, 0o644)
+        _stop_if_interrupted()
         os.replace(temporary, path)
     except BaseException:
         try:
