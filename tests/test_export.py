@@ -259,6 +259,23 @@ def test_interrupted_book_leaves_the_previous_book(collection, tmp_path, monkeyp
     assert not list(out.rglob("*.tmp"))
 
 
+def test_a_handout_changed_by_another_program_stops_the_book_with_a_way_out(collection, tmp_path):
+    out = tmp_path / "out"
+    command = ["build", str(collection), "--book-title", "Hip", "--jobs", "1", "--out", str(out), "-q"]
+    assert invoke(*command).exit_code == 0
+    book = out / "pdf" / "hip.pdf"
+    before = book.read_bytes()
+    handout = out / "pdf" / "piriformis.pdf"
+    handout.write_bytes(b"%PDF-1.7\n" + b"re-saved by another program" * 40 + b"\n%%EOF\n")
+    book.unlink()  # the book is made again; the handout, as far as the manifest knows, is up to date
+    result = CliRunner().invoke(cli, command)
+    assert result.exit_code == 2
+    assert f"{handout}: no classic cross-reference table" in result.output and "--force" in result.output
+    assert not book.exists() and not list(out.rglob("*.tmp"))
+    assert invoke(*command, "--force").exit_code == 0
+    assert book.read_bytes()[:8] == before[:8] and handout.read_bytes().startswith(b"%PDF-1.4")
+
+
 def test_hostile_book_title_stays_inside_out(collection, tmp_path):
     out = tmp_path / "out"
     assert invoke("export", str(collection), "--format", "pdf", "--book", "../../etc/passwd", "--out", str(out),

@@ -15,6 +15,7 @@ import click
 from tpkit import __version__
 from tpkit.reporters import REPORTERS
 from tpkit.validate import Options, Report, UsageError, validate_paths
+from tpkit.write import OutputError
 
 DEFAULT_ENTRIES = "entries"
 
@@ -38,6 +39,9 @@ class TpkitGroup(click.Group):
             sys.exit(130)
         except UsageError as exc:
             raise click.UsageError(str(exc)) from None
+        except OutputError as exc:
+            click.echo(f"tpkit: error: {exc}", err=True)
+            sys.exit(2)
         except OSError as exc:
             click.echo(f"tpkit: error: {exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}", err=True)
             sys.exit(2)

@@ -913,7 +913,7 @@ def write_book(out: BinaryIO, documents: Sequence[Document], title: str, options
         story.append(_TocLine(d.meta.title, f"e{number}", st.toc_entry))
     canvases: list[_Canvas] = []
     with pdfbook.opened(chapters) as sources:
-        chapter_pages = [len(source.pages) for source in sources]
+        chapter_pages = [source.page_count for source in sources]
 
         def canvas(*args, **kwargs) -> _Canvas:
             made = _Canvas(*args, chapter_pages=chapter_pages, **kwargs)

@@ -1,8 +1,8 @@
 """The PDF book assembled from handouts: front matter, then every entry's handout pages.
 
 A book chapter is the entry's handout, typeset once: the same pages, running headers,
-footers and watermark. Only three things differ, and they are mended here with pikepdf
-(qpdf) instead of typesetting the entry again:
+footers and watermark. Only three things differ, and they are mended here, at the level of
+PDF objects, instead of typesetting the entry again:
 
 * "Page X of Y": each handout page draws its number through a form XObject of its own
   (``/FormXob.page-N``, see ``pdf._Canvas.deferred_text``); the book gives each page a
@@ -10,20 +10,28 @@ footers and watermark. Only three things differ, and they are mended here with p
 * The outline: each entry becomes a top-level item over its handout's section items.
 * The contents lines link to the first page of their entry.
 
-So the book costs no typesetting beyond its cover and contents, and a build that keeps
-999 handouts of 1,000 re-assembles the book from them in seconds.
+Identical embedded font subsets (the sans faces of headings and footers usually are) are
+kept once.
+
+This is a linker for the PDFs that tpkit's own writer makes (reportlab: a classic xref
+table, generation 0 only, literal strings with their parentheses escaped), not a general
+PDF library: each object is copied as it is, its references renumbered. Anything else is
+refused with ``BookError`` rather than guessed at. Joining 1,000 handouts this way takes a
+fraction of what a general PDF library (qpdf, which tpkit used before) needs, since nothing
+is parsed beyond the few dictionaries that change.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import re
+import zlib
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Callable, Iterator, Sequence, Union
 
-import pikepdf
+from tpkit.write import OutputError
 
 if TYPE_CHECKING:
     from tpkit.writers.pdf import TocLink
@@ -32,31 +40,279 @@ if TYPE_CHECKING:
 # "BT 1 0 0 1 <x> 0 Tm /<font> 7.5 Tf 9 TL (Page 1 of 5) Tj T* ET"
 _NUMBER_TEXT = re.compile(rb"1 0 0 1 (-?[0-9.]+) 0 Tm (/\S+ [0-9.]+ Tf [0-9.]+ TL )\((Page [0-9]+ of [0-9]+)\) Tj")
 
+_STARTXREF = re.compile(rb"startxref\s+([0-9]+)\s+%%EOF\s*$")
+_XREF = re.compile(rb"xref\s+0 ([0-9]+)\s*?\n")
+_HEADER = re.compile(rb"([0-9]+) 0 obj\s")
+# A literal string (reportlab escapes the parentheses inside) or a reference: references are
+# renumbered, strings copied, so that text which reads like "3 0 R" is never taken for one.
+_STRING_OR_REFERENCE = re.compile(rb"\((?:[^\\()]|\\.)*\)|([0-9]+) 0 R", re.S)
+_REFERENCE = re.compile(rb"([0-9]+) 0 R")
 
 Chapter = Union[bytes, Path]  # a handout's PDF, or the file that holds it
 
 
+class BookError(OutputError):
+    """A chapter is not a PDF as tpkit's writer makes it."""
+
+
+@dataclass
+class _Object:
+    head: bytes  # the object's value (for a stream: its dictionary)
+    tail: bytes  # b"\nstream\n...endstream\n" of a stream, else b""
+
+
+class _Pdf:
+    """The objects of one PDF by number, with its catalogue and info."""
+
+    def __init__(self, data: bytes, name: str):
+        self.name = name
+        self.objects: dict[int, _Object] = {}
+        try:
+            self._parse(data)
+        except (ValueError, IndexError, RecursionError) as exc:  # numbers that are not, offsets past the end
+            raise BookError(f"{name}: damaged ({type(exc).__name__}: {exc})") from None
+
+    def _parse(self, data: bytes) -> None:
+        name = self.name
+        found = _STARTXREF.search(data[-64:])
+        table = _XREF.match(data, int(found.group(1))) if found else None
+        if table is None:
+            raise BookError(f"{name}: no classic cross-reference table")
+        count, start = int(table.group(1)), table.end()
+        offsets = []
+        for number in range(1, count):
+            entry = data[start + 20 * number:start + 20 * number + 20]
+            if entry[17:18] == b"n":
+                offsets.append((int(entry[:10]), number))
+        offsets.sort()
+        ends = [offset for offset, _ in offsets[1:]] + [int(found.group(1))]
+        for (offset, number), end in zip(offsets, ends):
+            header = _HEADER.match(data, offset)
+            stop = data.rfind(b"endobj", offset, end)
+            if header is None or int(header.group(1)) != number or stop < 0:
+                raise BookError(f"{name}: object {number} is not where the cross-reference table says")
+            body = data[header.end():stop]
+            split = body.find(b"\nstream\n")
+            self.objects[number] = _Object(body, b"") if split < 0 else _Object(body[:split], body[split:])
+        trailer = data[start + 20 * count:]
+        self.root = self._ref(trailer, b"Root")
+        self.info = self._ref(trailer, b"Info")
+        catalog = self.head(self.root)
+        self.pages_node = self._ref(catalog, b"Pages")
+        self.outlines = self._ref(catalog, b"Outlines", required=False)
+        self.page_tree_nodes: list[int] = []
+        self.pages: list[int] = []
+        self._collect_pages(self.pages_node, 0)
+
+    def head(self, number: int) -> bytes:
+        try:
+            return self.objects[number].head
+        except KeyError:
+            raise BookError(f"{self.name}: object {number} is missing") from None
+
+    def _ref(self, text: bytes, key: bytes, required: bool = True) -> int | None:
+        found = re.search(rb"/" + key + rb" ([0-9]+) 0 R", text)
+        if found is None and required:
+            raise BookError(f"{self.name}: no /{key.decode()} where expected")
+        return int(found.group(1)) if found else None
+
+    def _collect_pages(self, node: int, depth: int) -> None:
+        if depth > 32:
+            raise BookError(f"{self.name}: page tree too deep")
+        self.page_tree_nodes.append(node)
+        kids = re.search(rb"/Kids \[([^\]]*)\]", self.head(node))
+        if kids is None:
+            raise BookError(f"{self.name}: page tree node {node} has no /Kids")
+        for kid in map(int, _REFERENCE.findall(kids.group(1))):
+            if re.search(rb"/Type /Pages\b", self.head(kid)):
+                self._collect_pages(kid, depth + 1)
+            else:
+                self.pages.append(kid)
+
+    def top_outline_items(self) -> list[int]:
+        if self.outlines is None:
+            return []
+        items = []
+        item = self._ref(self.head(self.outlines), b"First", required=False)
+        while item is not None and len(items) <= len(self.objects):
+            items.append(item)
+            item = self._ref(self.head(item), b"Next", required=False)
+        return items
+
+
+class _Source:
+    """A chapter, read when it is needed (a book's chapters together may be large)."""
+
+    def __init__(self, chapter: Chapter, index: int):
+        self.chapter = chapter
+        self.name = str(chapter) if isinstance(chapter, Path) else f"chapter {index + 1}"
+        self.page_count = len(self.parsed().pages)
+
+    def parsed(self) -> _Pdf:
+        if not isinstance(self.chapter, Path):
+            return _Pdf(self.chapter, self.name)
+        try:
+            return _Pdf(self.chapter.read_bytes(), self.name)
+        except BookError as exc:
+            raise BookError(f"{exc}; the handout was changed after tpkit wrote it: "
+                            "export again with --force to rewrite it") from None
+
+
 @contextmanager
-def opened(chapters: Sequence[Chapter]) -> Iterator[list[pikepdf.Pdf]]:
-    """The chapters as pikepdf documents, open until the book is saved (qpdf copies their
-    streams lazily). qpdf reads a file as it needs it and keeps it open; past the process's
-    limit of open files, chapters are read into memory instead."""
-    import resource
+def opened(chapters: Sequence[Chapter]) -> Iterator[list[_Source]]:
+    """The chapters, each with its ``page_count``, for ``assemble``. Files are read once
+    to count pages and once more when joined, so no more than one is held at a time."""
+    yield [_Source(chapter, index) for index, chapter in enumerate(chapters)]
 
-    budget = resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 64
-    sources: list[pikepdf.Pdf] = []
+
+def _pdf_string(text: str) -> bytes:
     try:
-        for chapter in chapters:
-            if isinstance(chapter, Path) and len(sources) >= budget:
-                chapter = chapter.read_bytes()
-            sources.append(pikepdf.open(chapter if isinstance(chapter, Path) else io.BytesIO(chapter)))
-        yield sources
-    finally:
-        for source in sources:
-            source.close()
+        raw = text.encode("ascii")
+    except UnicodeEncodeError:
+        return b"<feff" + text.encode("utf-16-be").hex().encode() + b">"
+    return b"(" + raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
 
 
-def assemble(out: BinaryIO, front: bytes, toc_links: Sequence["TocLink"], sources: Sequence[pikepdf.Pdf],
+def _with_key(head: bytes, entry: bytes) -> bytes:
+    """A dictionary's text with one more entry (a key the dictionary does not have)."""
+    opening = head.find(b"<<")
+    if opening < 0:
+        raise BookError("expected a dictionary")
+    return head[:opening + 2] + b" " + entry + b" " + head[opening + 2:]
+
+
+class _Writer:
+    """Numbers objects and writes them out, keeping each one's offset for the xref table."""
+
+    def __init__(self, out: BinaryIO):
+        self.out = out
+        self.offsets: dict[int, int] = {}
+        self.position = 0
+        self.count = 0
+        self.checksum = hashlib.md5(usedforsecurity=False)
+        self._emit(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+
+    def number(self) -> int:
+        self.count += 1
+        return self.count
+
+    def _emit(self, data: bytes) -> None:
+        self.out.write(data)
+        self.checksum.update(data)
+        self.position += len(data)
+
+    def write(self, number: int, head: bytes, tail: bytes = b"") -> None:
+        self.offsets[number] = self.position
+        self._emit(b"%d 0 obj\n%s%sendobj\n" % (number, head if head.endswith(b"\n") or tail else head + b"\n", tail))
+
+    def finish(self, root: int, info: int) -> None:
+        missing = [n for n in range(1, self.count + 1) if n not in self.offsets]
+        if missing:
+            raise BookError(f"objects numbered but never written: {missing[:5]}")
+        table = self.position
+        identifier = self.checksum.hexdigest().encode()
+        lines = [b"xref\n0 %d\n0000000000 65535 f \n" % (self.count + 1)]
+        lines.extend(b"%010d 00000 n \n" % self.offsets[n] for n in range(1, self.count + 1))
+        lines.append(b"trailer\n<<\n/ID [<%s><%s>] /Info %d 0 R /Root %d 0 R /Size %d\n>>\nstartxref\n%d\n%%%%EOF\n"
+                     % (identifier, identifier, info, root, self.count + 1, table))
+        self._emit(b"".join(lines))
+
+
+def _renumbered(head: bytes, numbers: dict[int, int], name: str) -> bytes:
+    if b" R" not in head:
+        return head
+
+    def renumber(match: re.Match) -> bytes:
+        if match.group(1) is None:
+            return match.group(0)
+        try:
+            return b"%d 0 R" % numbers[int(match.group(1))]
+        except KeyError:
+            raise BookError(f"{name}: a reference to object {match.group(1)}, which is not there") from None
+
+    return _STRING_OR_REFERENCE.sub(renumber, head)
+
+
+def _font_objects(pdf: _Pdf) -> list[int]:
+    """The font resource dictionaries of the pages and their forms: where fonts hang."""
+    found: set[int] = set()
+    for number, obj in pdf.objects.items():
+        for match in re.finditer(rb"/Font ([0-9]+) 0 R", obj.head):
+            found.add(int(match.group(1)))
+    return sorted(found)
+
+
+def _digest(pdf: _Pdf, number: int, memo: dict[int, bytes], depth: int = 0) -> bytes:
+    """A digest of an object and everything it refers to (for a font, four objects): its
+    text with each reference replaced by the digest of what it refers to, so that the same
+    font has the same digest whatever its objects are numbered in each chapter."""
+    found = memo.get(number)
+    if found is not None:
+        return found
+    if depth > 16:
+        raise BookError(f"{pdf.name}: fonts refer to each other too deeply")
+    obj = pdf.objects.get(number)
+    if obj is None:
+        raise BookError(f"{pdf.name}: object {number} is missing")
+    head = _STRING_OR_REFERENCE.sub(
+        lambda m: m.group(0) if m.group(1) is None else b"@" + _digest(pdf, int(m.group(1)), memo, depth + 1).hex().encode(),
+        obj.head)
+    digest = memo[number] = hashlib.sha256(head + b"\0" + obj.tail).digest()
+    return digest
+
+
+def _subgraph(pdf: _Pdf, roots: list[int]) -> list[int]:
+    seen: set[int] = set()
+    todo = list(roots)
+    while todo:
+        number = todo.pop()
+        if number in seen:
+            continue
+        seen.add(number)
+        todo.extend(int(n) for n in _REFERENCE.findall(pdf.head(number)))
+    return sorted(seen)
+
+
+def _shared_fonts(pdf: _Pdf, numbers: dict[int, int], fonts: dict[bytes, int],
+                  writer: "_Writer") -> tuple[list[int], list[int]]:
+    """Number ``pdf``'s font objects in ``numbers``: one the book already has (``fonts``,
+    by digest) keeps the book's number, the rest get new ones. Returns the font objects and
+    those of them that are new, which the caller writes."""
+    memo: dict[int, bytes] = {}
+    font_graph = _subgraph(pdf, _font_objects(pdf))
+    new = []
+    for old in font_graph:
+        digest = _digest(pdf, old, memo)
+        if digest in fonts:
+            numbers[old] = fonts[digest]
+        else:
+            numbers[old] = fonts[digest] = writer.number()
+            new.append(old)
+    return font_graph, new
+
+
+def _renumbered_form(obj: _Object, own: int, number: int, total: int, number_width: Callable[[str], float],
+                     name: str) -> _Object:
+    """A page-number form reading "Page ``number`` of ``total``"."""
+    tail = obj.tail
+    end = tail.rfind(b"endstream")
+    try:
+        content = zlib.decompress(tail[len(b"\nstream\n"):end]) if b"/FlateDecode" in obj.head else tail[8:end]
+    except zlib.error:
+        content = b""
+    match = _NUMBER_TEXT.search(content)
+    if match is None:
+        raise BookError(f"{name}: the page-number form of page {own} has an unexpected form")
+    text = f"Page {number} of {total}"
+    x = f"{-number_width(text):.5f}".rstrip("0").rstrip(".")
+    content = (content[:match.start()] + b"1 0 0 1 %s 0 Tm %s(%s) Tj" % (x.encode(), match.group(2), text.encode())
+               + content[match.end():])
+    data = zlib.compress(content) if b"/FlateDecode" in obj.head else content
+    head = re.sub(rb"/Length [0-9]+", b"/Length %d" % len(data), obj.head, count=1)
+    return _Object(head, b"\nstream\n" + data + b"endstream\n")
+
+
+def assemble(out: BinaryIO, front: bytes, toc_links: Sequence["TocLink"], sources: Sequence[_Source],
              titles: Sequence[str], number_width: Callable[[str], float]) -> None:
     """Write to ``out`` the book: the pages of ``front`` then of every chapter (``sources``,
     from ``opened``), numbered through, with one outline.
@@ -65,160 +321,108 @@ def assemble(out: BinaryIO, front: bytes, toc_links: Sequence["TocLink"], source
     numbers are already the book's. ``number_width`` measures a "Page X of Y" text as the
     handouts draw it, to keep it right-aligned.
     """
-    with pikepdf.open(io.BytesIO(front)) as front_pdf, pikepdf.new() as book:
-        # Pages are copied onto the book's page tree directly: going through ``book.pages``
-        # costs twice as much, qpdf updating its page list at every insertion. The book is a
-        # new document so that qpdf lists its pages only once they are all there.
-        tree = book.Root.Pages
-        _append_pages(book, front_pdf)
-        # The front's catalogue (outline, page mode, language) and info are the book's; copied
-        # after its pages, so that the outline's destinations are the book's copies of them.
-        for key, value in front_pdf.Root.items():
-            if key not in ("/Type", "/Pages"):
-                book.Root[key] = book.copy_foreign(value) if value.is_indirect else value
-        book.trailer.Info = book.copy_foreign(front_pdf.trailer.Info)
-        front_pages = len(tree.Kids)
-        total = front_pages + sum(len(source.pages) for source in sources)
-        first_pages = []  # 0-based index in the book of each chapter's first page
-        outlines: list[pikepdf.Dictionary | None] = []
-        before = front_pages
-        for source in sources:
-            first_pages.append(before)
-            for own, page in enumerate(source.pages, 1):
-                _renumber(page, own, before + own, total, number_width)
-            before += len(source.pages)
-            _append_pages(book, source)
-            outlines.append(book.copy_foreign(source.Root.Outlines) if "/Outlines" in source.Root else None)
-        tree.Count = len(tree.Kids)
-        _share_fonts(book)
-        _add_outline(book, first_pages, titles, outlines)
-        for link in toc_links:
-            _add_link(book, link, book.pages[first_pages[link.chapter]])
-        # The handouts' streams are compressed already and are copied as they are (asking qpdf
-        # to compress streams costs ten times the rest of the save for no smaller file).
-        book.save(out, deterministic_id=True, compress_streams=False, min_version=front_pdf.pdf_version)
+    front_pdf = _Pdf(front, "front matter")
+    if front_pdf.outlines is None:
+        raise BookError("the front matter has no outline")
+    writer = _Writer(out)
+    page_tree = writer.number()
+    entry_items = [writer.number() for _ in titles]
+    annotations = [writer.number() for _ in toc_links]
+    total = len(front_pdf.pages) + sum(source.page_count for source in sources)
+    book_pages: list[int] = []
 
+    # The front matter: its catalogue and info are the book's; its outline gains the entries.
+    fonts: dict[bytes, int] = {}  # digest of a font resource or font object -> its number in the book
+    numbers = {node: page_tree for node in front_pdf.page_tree_nodes}
+    font_graph, new_fonts = _shared_fonts(front_pdf, numbers, fonts, writer)
+    repeated_fonts = set(font_graph) - set(new_fonts)
+    for old in sorted(front_pdf.objects):
+        if old not in numbers:
+            numbers[old] = writer.number()
+    links_on: dict[int, list[int]] = {}
+    for link, annotation in zip(toc_links, annotations):
+        links_on.setdefault(front_pdf.pages[link.page], []).append(annotation)
+    front_items = front_pdf.top_outline_items()
+    for old, obj in sorted(front_pdf.objects.items()):
+        if old in front_pdf.page_tree_nodes or old in repeated_fonts:
+            continue
+        # Renumbered first; what is added after already has the book's numbers.
+        head = _renumbered(obj.head, numbers, front_pdf.name)
+        if titles and old == front_pdf.outlines:
+            head = re.sub(rb"/Last [0-9]+ 0 R", b"/Last %d 0 R" % entry_items[-1], head, count=1)
+            head = re.sub(rb"/Count (-?[0-9]+)", lambda m: b"/Count %d" % (int(m.group(1)) + len(titles)), head,
+                          count=1)
+        if titles and front_items and old == front_items[-1]:
+            head = _with_key(head, b"/Next %d 0 R" % entry_items[0])
+        if old in links_on:
+            refs = b" ".join(b"%d 0 R" % annotation for annotation in links_on[old])
+            if b"/Annots [" in head:
+                head = head.replace(b"/Annots [", b"/Annots [ " + refs, 1)
+            else:
+                head = _with_key(head, b"/Annots [ " + refs + b" ]")
+        writer.write(numbers[old], head, obj.tail)
+    book_pages.extend(numbers[page] for page in front_pdf.pages)
+    root, info = numbers[front_pdf.root], numbers[front_pdf.info]
+    outline_root = numbers[front_pdf.outlines]
+    last_front_item = numbers[front_items[-1]] if front_items else None
 
-def _append_pages(book: pikepdf.Pdf, source: pikepdf.Pdf) -> None:
-    tree = book.Root.Pages
-    kids = tree.Kids
-    for page in source.pages:
-        copy = book.copy_foreign(page.obj)
-        copy.Parent = tree
-        kids.append(copy)
+    # The chapters, one at a time.
+    first_pages: list[int] = []
+    children: list[tuple[int, int, int] | None] = []  # (first, last, count) of each entry's items
+    before = len(front_pdf.pages)
+    for index, source in enumerate(sources):
+        pdf = source.parsed()
+        if len(pdf.pages) != source.page_count:
+            raise BookError(f"{pdf.name} changed while the book was being made")
+        numbers = {node: page_tree for node in pdf.page_tree_nodes}
+        if pdf.outlines is not None:
+            numbers[pdf.outlines] = entry_items[index]
+        skip = {pdf.root, pdf.info, *pdf.page_tree_nodes, *([pdf.outlines] if pdf.outlines else [])}
+        # Fonts first: a font seen in the front matter or an earlier chapter is that object.
+        font_graph, written_fonts = _shared_fonts(pdf, numbers, fonts, writer)
+        skip.update(font_graph)
+        forms: dict[int, tuple[int, int]] = {}  # form object -> (page in chapter, page in book)
+        for own, page in enumerate(pdf.pages, 1):
+            found = re.search(rb"/FormXob\.page-%d ([0-9]+) 0 R" % own, pdf.head(page))
+            if found is None:
+                raise BookError(f"{pdf.name}: page {own} has no page-number form")
+            forms[int(found.group(1))] = (own, before + own)
+        for old in sorted(pdf.objects):
+            if old not in skip:
+                numbers[old] = writer.number()
+        for old in written_fonts:
+            obj = pdf.objects[old]
+            writer.write(numbers[old], _renumbered(obj.head, numbers, pdf.name), obj.tail)
+        for old, obj in sorted(pdf.objects.items()):
+            if old in skip:
+                continue
+            if old in forms:
+                obj = _renumbered_form(obj, *forms[old], total, number_width, pdf.name)
+            writer.write(numbers[old], _renumbered(obj.head, numbers, pdf.name), obj.tail)
+        first_pages.append(numbers[pdf.pages[0]] if pdf.pages else page_tree)
+        book_pages.extend(numbers[page] for page in pdf.pages)
+        items = pdf.top_outline_items()
+        children.append((numbers[items[0]], numbers[items[-1]], len(items)) if items else None)
+        before += len(pdf.pages)
 
-
-def _renumber(page: pikepdf.Page, own: int, number: int, total: int, number_width: Callable[[str], float]) -> None:
-    """Make handout page ``own``'s page-number form read "Page ``number`` of ``total``"."""
-    form = page.obj.Resources.XObject[f"/FormXob.page-{own}"]
-    content = form.read_bytes()
-    match = _NUMBER_TEXT.search(content)
-    if match is None:
-        raise ValueError(f"the page-number form of handout page {own} has an unexpected form")
-    text = f"Page {number} of {total}"
-    x = f"{-number_width(text):.5f}".rstrip("0").rstrip(".")
-    form.write(content[:match.start()] + b"1 0 0 1 %s 0 Tm %s(%s) Tj" % (x.encode(), match.group(2), text.encode())
-               + content[match.end():])
-
-
-def _share_fonts(book: pikepdf.Pdf) -> None:
-    """Make pages use one copy of each distinct embedded font.
-
-    Every handout embeds its own font subsets; where two chapters' subsets are the same
-    (the sans faces of headings and footers usually are), the book keeps one of them and
-    qpdf leaves the copies out when it saves.
-    """
-    digests: dict[tuple[int, int], bytes] = {}  # by object: the digest of each font, once
-    first: dict[bytes, pikepdf.Object] = {}
-
-    def share(resources) -> None:
-        fonts = resources.get("/Font") if resources is not None else None
-        if fonts is None:
-            return
-        for name, font in list(fonts.items()):
-            kept = first.setdefault(_digest(book, font, digests), font)
-            if kept.objgen != font.objgen:
-                fonts[name] = kept
-
-    for page in book.pages:
-        resources = page.obj.get("/Resources")
-        share(resources)
-        for xobject in (resources.get("/XObject", {}) if resources is not None else {}).values():
-            share(xobject.get("/Resources"))
-
-
-_REFERENCE = re.compile(rb"([0-9]+) ([0-9]+) R")
-_STRING_OR_REFERENCE = re.compile(rb"\((?:[^\\()]|\\.)*\)|([0-9]+) ([0-9]+) R", re.S)
-
-
-def _digest(book: pikepdf.Pdf, obj: pikepdf.Object, memo: dict) -> bytes:
-    """A digest of an indirect object and everything it refers to (for a font, four objects):
-    its PDF syntax with each reference replaced by the digest of what it refers to."""
-    found = memo.get(obj.objgen)
-    if found is not None:
-        return found
-    hasher = hashlib.sha256()
-    if isinstance(obj, pikepdf.Stream):
-        hasher.update(obj.read_raw_bytes())
-        text = obj.stream_dict.unparse()
-    else:
-        text = obj.unparse(resolved=True)
-
-    def referred(number: bytes, generation: bytes) -> bytes:
-        return _digest(book, book.get_object(int(number), int(generation)), memo)
-
-    if b"(" in text:  # a string might hold text that reads like a reference
-        hasher.update(_STRING_OR_REFERENCE.sub(
-            lambda m: m.group(0) if m.group(1) is None else b"@" + referred(m.group(1), m.group(2)), text))
-    else:
-        # Only the text up to the last reference is searched: a font's long /Widths array
-        # comes after its references (qpdf writes keys in order) and is hashed as it is.
-        end = text.rfind(b" R") + 2 if b" R" in text else 0
-        parts = _REFERENCE.split(text[:end])
-        hasher.update(b"@".join(parts[::3]) + text[end:])
-        for index in range(1, len(parts), 3):
-            hasher.update(referred(parts[index], parts[index + 1]))
-    digest = memo[obj.objgen] = hasher.digest()
-    return digest
-
-
-def _add_outline(book: pikepdf.Pdf, first_pages: list[int], titles: Sequence[str],
-                 outlines: list[pikepdf.Dictionary | None]) -> None:
-    """After the front matter's items, one closed item per entry over its handout's items.
-
-    The handouts' outline trees are reused as copied (their items keep their destinations);
-    only their top items get the entry's item as parent.
-    """
-    root = book.Root.Outlines
-    previous = root.Last
-    for first, title, tree in zip(first_pages, titles, outlines):
-        item = book.make_indirect(pikepdf.Dictionary(
-            Title=pikepdf.String(title), Parent=root, Prev=previous,
-            Dest=[book.pages[first].obj, pikepdf.Name.XYZ, None, None, 0],
-        ))
-        previous.Next = item
-        previous = item
-        if tree is not None and "/First" in tree:
-            item.First, item.Last = tree.First, tree.Last
-            child = tree.First
-            count = 0
-            while True:
-                child.Parent = item
-                count += 1
-                if "/Next" not in child:
-                    break
-                child = child.Next
-            item.Count = -count  # closed
-    root.Last = previous
-    root.Count = int(root.Count) + len(titles)
-
-
-def _add_link(book: pikepdf.Pdf, link: "TocLink", target: pikepdf.Page) -> None:
-    page = book.pages[link.page]
-    annotation = book.make_indirect(pikepdf.Dictionary(
-        Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Link, Rect=list(link.rect), Border=[0, 0, 0],
-        Dest=[target.obj, pikepdf.Name.XYZ, None, None, 0],
-    ))
-    if "/Annots" not in page.obj:
-        page.obj.Annots = book.make_indirect(pikepdf.Array())
-    page.obj.Annots.append(annotation)
+    # What the book adds: its page tree, one outline item per entry, the contents' links.
+    writer.write(page_tree, b"<<\n/Count %d /Kids [ %s ] /Type /Pages\n>>\n"
+                 % (len(book_pages), b" ".join(b"%d 0 R" % page for page in book_pages)))
+    for index, (item, title) in enumerate(zip(entry_items, titles)):
+        fields = [b"/Dest [ %d 0 R /XYZ null null 0 ]" % first_pages[index]]
+        if children[index] is not None:
+            first, last, count = children[index]
+            fields.append(b"/Count %d /First %d 0 R /Last %d 0 R" % (-count, first, last))  # closed
+        if index + 1 < len(entry_items):
+            fields.append(b"/Next %d 0 R" % entry_items[index + 1])
+        fields.append(b"/Parent %d 0 R" % outline_root)
+        previous = entry_items[index - 1] if index else last_front_item
+        if previous is not None:
+            fields.append(b"/Prev %d 0 R" % previous)
+        fields.append(b"/Title " + _pdf_string(title))
+        writer.write(item, b"<<\n" + b" ".join(fields) + b"\n>>\n")
+    for annotation, link in zip(annotations, toc_links):
+        rect = " ".join(f"{value:.5f}".rstrip("0").rstrip(".") for value in link.rect).encode()
+        writer.write(annotation, b"<<\n/Border [ 0 0 0 ] /Dest [ %d 0 R /XYZ null null 0 ] /Rect [ %s ] "
+                                 b"/Subtype /Link /Type /Annot\n>>\n" % (first_pages[link.chapter], rect))
+    writer.finish(root, info)
