@@ -544,6 +544,61 @@ def test_source_date_epoch(entries, tmp_path, monkeypatch):
     assert json.loads(files["datapackage.json"])["created"] == "2027-03-04T05:06:07Z"
 
 
+def _zipfile_reference(files: dict[str, bytes]) -> bytes:
+    """The bundle's zip as Python's zipfile writes it: the layout build_zip promises."""
+    import io
+    import stat
+
+    date_time = bundle._zip_time(json.loads(files[bundle.DATAPACKAGE])["created"])
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in [bundle.DATAPACKAGE] + sorted(p for p in files if p != bundle.DATAPACKAGE):
+            info = zipfile.ZipInfo(path, date_time=date_time)
+            info.create_system = 3
+            info.external_attr = (stat.S_IFREG | 0o644) << 16
+            archive.writestr(info, files[path], compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+    return buffer.getvalue()
+
+
+def test_zip_is_what_zipfile_writes_and_reuses_unchanged_members_only(entries):
+    files = bundle.build_bundle(entries, name=NAME, version=VERSION)
+    files["entries/caf\u00e9.json"] = b"{}"  # a UTF-8 name
+    fresh = bundle.build_zip(files)
+    assert fresh == _zipfile_reference(files)
+    assert bundle.build_zip(files, previous=fresh) == fresh
+    changed = dict(files, **{"entries/piriformis.json": files["entries/piriformis.json"].replace(b"Piriformis", b"Pyriformis")})
+    assert bundle.build_zip(changed, previous=fresh) == _zipfile_reference(changed)
+    # a previous zip whose member has the right checksum but other bytes lends nothing
+    forged = bytearray(fresh)
+    with zipfile.ZipFile(__import__("io").BytesIO(fresh)) as z:
+        info = z.getinfo("entries/piriformis.json")
+    start = info.header_offset + 30 + len(info.filename)
+    forged[start + 5] ^= 0xFF
+    for previous in (bytes(forged), b"not a zip", fresh[: len(fresh) // 2]):
+        assert bundle.build_zip(files, previous=previous) == fresh
+
+
+def test_rewrite_after_one_change_is_what_a_fresh_write_gives(entries, tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    folder, archive = bundle.write_bundle(entries, tmp_path / "out", name=NAME, version=VERSION)
+    kept = folder / "entries" / "gluteus-medius.json"
+    tampered = folder / "entries" / "gluteus-minimus.json"
+    tampered.write_bytes(tampered.read_bytes().replace(b"a", b"b"))  # same size, other bytes
+    restricted = folder / "entries" / "piriformis.json"
+    os.chmod(restricted, 0o600)
+    changed = [e.model_copy(update={"name": "Piriformis (changed)"}) if e.id == "piriformis" else e for e in entries]
+    changed += [e.model_copy(update={"id": "quadratus-femoris"}) for e in entries if e.id == "piriformis"]
+    kept_inode = kept.stat().st_ino
+    bundle.write_bundle(changed, tmp_path / "out", name=NAME, version=VERSION)
+    fresh_folder, fresh_archive = bundle.write_bundle(changed, tmp_path / "fresh", name=NAME, version=VERSION)
+    assert files_of(folder) == files_of(fresh_folder) and archive.read_bytes() == fresh_archive.read_bytes()
+    assert kept.stat().st_ino == kept_inode, "an unchanged file is kept, not written again"
+    assert all(os.stat(p).st_mode & 0o777 == 0o644 for p in folder.rglob("*.json"))
+    assert bundle.verify(folder) == [] and bundle.verify(archive) == []
+
+
 def test_rewrite_replaces_stale_files(entries, built):
     folder, _ = built
     (folder / "entries" / "stale.json").write_text("{}", encoding="utf-8")

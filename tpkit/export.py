@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 from tpkit import __version__
 from tpkit.validate import UsageError
 from tpkit.write import write_atomic
-from tpkit.writers import RenderOptions, get_writer, suffix
+from tpkit.writers import RenderOptions, get_writer, prepare_writer, suffix
 
 if TYPE_CHECKING:
     from tpkit.models import Entry
@@ -114,8 +114,29 @@ def _render_entry(entry: "Entry", formats: tuple[str, ...], names: dict[str, str
     return {fmt: get_writer(fmt)(document, settings.render) for fmt in formats}
 
 
-def _render_entry_task(args) -> dict[str, bytes]:
-    return _render_entry(*args)
+# What every task of a pool shares, handed to each worker once when it starts: a forked
+# worker inherits it without pickling, so a task is only an index. (Pickling a thousand
+# entries for the bundle's task cost about a second.)
+_shared: tuple[Sequence["Entry"], dict[str, str], Settings] | None = None
+
+
+def _start_worker(entries: Sequence["Entry"], names: dict[str, str], settings: Settings) -> None:
+    from tpkit.validate import default_signals
+
+    global _shared
+    default_signals()
+    _shared = (entries, names, settings)
+
+
+def _render_entry_task(task: tuple[int, tuple[str, ...]]) -> dict[str, bytes]:
+    entries, names, settings = _shared
+    index, formats = task
+    return _render_entry(entries[index], formats, names, settings)
+
+
+def _write_bundle_task() -> None:
+    entries, _, settings = _shared
+    _write_bundle(entries, settings)
 
 
 def _write_book(path: Path, ordered: Sequence["Entry"], settings: Settings) -> None:
@@ -225,21 +246,25 @@ def run_export(entries: Sequence["Entry"], settings: Settings, *, names: dict[st
 
     pool = None
     if settings.jobs > 1 and (len(todo) > 1 or (book and bundle_paths)):
-        from tpkit.validate import default_signals
-
-        pool = ProcessPoolExecutor(max_workers=settings.jobs, initializer=default_signals)
+        # Loaded once here, inherited by every worker the pool forks.
+        for fmt in sorted({fmt for _, fmts in todo for fmt in fmts} | ({"pdf"} if book else set())):
+            prepare_writer(fmt)
+        pool = ProcessPoolExecutor(max_workers=settings.jobs, initializer=_start_worker,
+                                   initargs=(list(entries), names, settings))
     try:
+        # The book and the bundle need every entry but not each other: with a pool, a worker
+        # writes the bundle (which needs no handout) from the start, and this process
+        # assembles the book once the handouts are written.
+        bundle_job = pool.submit(_write_bundle_task) if pool and bundle_paths and book else None
         if pool and todo:
-            tasks = [(entry, fmts, names, settings) for entry, fmts in todo]
+            index_of = {id(entry): index for index, entry in enumerate(entries)}
+            tasks = [(index_of[id(entry)], fmts) for entry, fmts in todo]
             chunk = max(1, len(tasks) // (settings.jobs * 8))
             for (entry, _), rendered in zip(todo, pool.map(_render_entry_task, tasks, chunksize=chunk)):
                 store(entry, rendered)
         else:
             for entry, fmts in todo:
                 store(entry, _render_entry(entry, fmts, names, settings))
-        # The book and the bundle need every entry's outputs but not each other: with a pool,
-        # a worker writes the bundle while this process assembles the book.
-        bundle_job = pool.submit(_write_bundle, list(entries), settings) if pool and bundle_paths and book else None
         if book:
             _write_book(out / book[0], book[1], settings)
             outcome.built.append(book[0])

@@ -48,5 +48,12 @@ def get_writer(fmt: str) -> Callable[[Document, RenderOptions], bytes]:
     return getattr(import_module(module), function)
 
 
+def prepare_writer(fmt: str) -> None:
+    """Import a writer and load what each of its calls needs (the PDF fonts), so that worker
+    processes forked afterwards start with them instead of each loading its own."""
+    module = import_module(WRITERS[fmt][0])
+    getattr(module, "prepare", lambda: None)()
+
+
 def suffix(fmt: str) -> str:
     return WRITERS[fmt][2]

@@ -91,6 +91,10 @@ def _register_fonts() -> None:
     registerFontFamily(SANS, normal=SANS, bold=SANS_BOLD, italic=SANS, boldItalic=SANS_BOLD)
 
 
+def prepare() -> None:
+    _register_fonts()
+
+
 # ----------------------------------------------------------------------------- escaping
 
 _LINK_SCHEMES = ("http://", "https://", "mailto:", "ftp://")
