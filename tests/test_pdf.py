@@ -520,6 +520,23 @@ def test_damaged_chapters_are_refused_with_a_book_error(documents):
             pass
 
 
+@pytest.mark.parametrize("head", [
+    b"<< /Type /Page /Parent 3 0 R /Resources << /Font 1 0 R >> /Annots [ 10 0 R 11 0 R ] >>",
+    b"<< /Widths [ 600 600 0 0 600 ] /FontDescriptor 14 0 R /FirstChar 0 >>",
+    b"<< /Title (Chapter 3 0 R \\) and 4 0 R) /Dest [ 7 0 R /XYZ 0 0 0 ] >>",  # a string that reads like one
+    b"[ 0 R 5 0 R ]",  # " 0 R" with no number before it: not a reference, the slow path decides
+    b"1 0 R5 0 R 12 0 R",
+    b"<< /Length 5 >>",
+])
+def test_reference_split_agrees_with_the_pdf_grammar(head):
+    from tpkit.writers import pdfbook
+
+    texts, numbers = pdfbook._split_references(head)
+    expected = [int(m.group(1)) for m in pdfbook._STRING_OR_REFERENCE.finditer(head) if m.group(1)]
+    assert numbers == expected
+    assert pdfbook._join_references(texts, [b"%d 0 R" % n for n in numbers]) == head
+
+
 def test_book_is_deterministic(book):
     order, data, _ = book
     assert data == pdf.render_book(order, "Clinic Handbook <2026> & Co", RenderOptions(publisher="Example Clinic"))
