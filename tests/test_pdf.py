@@ -537,6 +537,17 @@ def test_reference_split_agrees_with_the_pdf_grammar(head):
     assert pdfbook._join_references(texts, [b"%d 0 R" % n for n in numbers]) == head
 
 
+def test_a_chapter_whose_catalogue_holds_more_than_the_book_replaces_is_refused(documents):
+    from tpkit.writers import pdfbook
+
+    data = pdf.render(documents[0], RenderOptions())
+    # the same length, so that the cross-reference table still points at every object
+    changed = data.replace(b"/PageMode /UseOutlines", b"/PageLabels 1 0 R     ", 1)
+    assert changed != data and len(changed) == len(data)
+    with pytest.raises(pdfbook.BookError, match="/PageLabels"):
+        pdf.render_book([documents[0]], "B", RenderOptions(), chapters=[changed])
+
+
 def test_book_is_deterministic(book):
     order, data, _ = book
     assert data == pdf.render_book(order, "Clinic Handbook <2026> & Co", RenderOptions(publisher="Example Clinic"))

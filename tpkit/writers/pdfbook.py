@@ -48,6 +48,8 @@ _HEADER = re.compile(rb"([0-9]+) 0 obj\s")
 _STRING_OR_REFERENCE = re.compile(rb"\((?:[^\\()]|\\.)*\)|([0-9]+) 0 R", re.S)
 _DIGITS = b"0123456789"
 _FONT_RESOURCE = re.compile(rb"/Font ([0-9]+) 0 R")
+# The names a handout's catalogue holds (keys and values): all the book replaces with its own.
+_CHAPTER_CATALOG = {b"Type", b"Catalog", b"Pages", b"Outlines", b"PageMode", b"UseOutlines", b"UseNone", b"Lang"}
 
 Chapter = Union[bytes, Path]  # a handout's PDF, or the file that holds it
 
@@ -409,6 +411,10 @@ def assemble(out: BinaryIO, front: bytes, toc_links: Sequence["TocLink"], source
         pdf = source.parsed()
         if len(pdf.pages) != source.page_count:
             raise BookError(f"{pdf.name} changed while the book was being made")
+        unknown = set(re.findall(rb"/([A-Za-z]+)", pdf.head(pdf.root))) - _CHAPTER_CATALOG
+        if unknown:  # named destinations, page labels, forms...: the book would drop them
+            raise BookError(f"{pdf.name}: its catalogue holds /{b', /'.join(sorted(unknown)).decode()}, "
+                            "which the book cannot carry over")
         numbers = {node: page_tree for node in pdf.page_tree_nodes}
         if pdf.outlines is not None:
             numbers[pdf.outlines] = entry_items[index]
