@@ -537,15 +537,19 @@ def test_reference_split_agrees_with_the_pdf_grammar(head):
     assert pdfbook._join_references(texts, [b"%d 0 R" % n for n in numbers]) == head
 
 
-def test_a_chapter_whose_catalogue_holds_more_than_the_book_replaces_is_refused(documents):
+@pytest.mark.parametrize("original, changed, named", [
+    (b"/PageMode /UseOutlines", b"/PageLabels 1 0 R     ", "/PageLabels"),  # the catalogue: the book's replaces it
+    (b" /Type /Pages\n>>", b" /Rotate 90 /Q>>", "/Q, /Rotate"),  # the page tree: pages would lose what they inherit
+])
+def test_a_chapter_holding_what_the_book_would_drop_is_refused(documents, original, changed, named):
     from tpkit.writers import pdfbook
 
     data = pdf.render(documents[0], RenderOptions())
-    # the same length, so that the cross-reference table still points at every object
-    changed = data.replace(b"/PageMode /UseOutlines", b"/PageLabels 1 0 R     ", 1)
-    assert changed != data and len(changed) == len(data)
-    with pytest.raises(pdfbook.BookError, match="/PageLabels"):
-        pdf.render_book([documents[0]], "B", RenderOptions(), chapters=[changed])
+    assert len(original) == len(changed)  # so that the cross-reference table still points at every object
+    altered = data.replace(original, changed, 1)
+    assert altered != data
+    with pytest.raises(pdfbook.BookError, match=named):
+        pdf.render_book([documents[0]], "B", RenderOptions(), chapters=[altered])
 
 
 def test_book_is_deterministic(book):

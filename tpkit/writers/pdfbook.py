@@ -123,9 +123,13 @@ class _Pdf:
         if depth > 32:
             raise BookError(f"{self.name}: page tree too deep")
         self.page_tree_nodes.append(node)
-        kids = re.search(rb"/Kids \[([^\]]*)\]", self.head(node))
+        head = self.head(node)
+        kids = re.search(rb"/Kids \[([^\]]*)\]", head)
         if kids is None:
             raise BookError(f"{self.name}: page tree node {node} has no /Kids")
+        inherited = set(re.findall(rb"/([A-Za-z]+)", head)) - {b"Type", b"Pages", b"Kids", b"Count", b"Parent"}
+        if inherited:  # a media box or resources its pages inherit: lost when they move to the book's tree
+            raise BookError(f"{self.name}: page tree node {node} holds /{b', /'.join(sorted(inherited)).decode()}")
         for kid in _split_references(kids.group(1))[1]:
             if re.search(rb"/Type /Pages\b", self.head(kid)):
                 self._collect_pages(kid, depth + 1)
