@@ -545,19 +545,9 @@ def test_source_date_epoch(entries, tmp_path, monkeypatch):
 
 
 def _zipfile_reference(files: dict[str, bytes]) -> bytes:
-    """The bundle's zip as Python's zipfile writes it: the layout build_zip promises."""
-    import io
-    import stat
-
-    date_time = bundle._zip_time(json.loads(files[bundle.DATAPACKAGE])["created"])
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for path in [bundle.DATAPACKAGE] + sorted(p for p in files if p != bundle.DATAPACKAGE):
-            info = zipfile.ZipInfo(path, date_time=date_time)
-            info.create_system = 3
-            info.external_attr = (stat.S_IFREG | 0o644) << 16
-            archive.writestr(info, files[path], compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
-    return buffer.getvalue()
+    """The bundle's zip as Python's zipfile writes it (the way build_zip takes past ZIP64's limits)."""
+    order = [bundle.DATAPACKAGE] + sorted(p for p in files if p != bundle.DATAPACKAGE)
+    return bundle._zip64(files, order, bundle._zip_time(json.loads(files[bundle.DATAPACKAGE])["created"]))
 
 
 def test_zip_is_what_zipfile_writes_and_reuses_unchanged_members_only(entries):
@@ -576,6 +566,17 @@ def test_zip_is_what_zipfile_writes_and_reuses_unchanged_members_only(entries):
     forged[start + 5] ^= 0xFF
     for previous in (bytes(forged), b"not a zip", fresh[: len(fresh) // 2]):
         assert bundle.build_zip(files, previous=previous) == fresh
+
+
+def test_zip_of_more_files_than_the_classic_format_counts(entries):
+    import io
+
+    files = bundle.build_bundle(entries, name=NAME, version=VERSION)
+    files.update({f"entries/extra-{index:05d}.json": b"{}" for index in range(0xFFFF)})
+    with zipfile.ZipFile(io.BytesIO(bundle.build_zip(files))) as z:
+        names = z.namelist()
+        assert len(names) == len(files) and names[0] == bundle.DATAPACKAGE
+        assert z.read("entries/extra-65534.json") == b"{}"
 
 
 def test_rewrite_after_one_change_is_what_a_fresh_write_gives(entries, tmp_path, monkeypatch):

@@ -499,13 +499,17 @@ def build_zip(files: Mapping[str, bytes], previous: bytes | None = None) -> byte
     one entry of many changed.
     """
     descriptor = json.loads(files[DATAPACKAGE])
-    year, month, day, hour, minute, second = _zip_time(descriptor["created"])
+    date_time = _zip_time(descriptor["created"])
+    order = [DATAPACKAGE] + sorted(p for p in files if p != DATAPACKAGE)
+    if len(files) >= 0xFFFF or sum(map(len, files.values())) >= 0xFFFFFFFF // 2:
+        return _zip64(files, order, date_time)  # beyond the classic format's counts and offsets
+    year, month, day, hour, minute, second = date_time
     dos_time, dos_date = hour << 11 | minute << 5 | second // 2, (year - 1980) << 9 | month << 5 | day
     reusable = _reusable_members(previous)
     parts: list[bytes] = []
     central: list[bytes] = []
     offset = 0
-    for path in [DATAPACKAGE] + sorted(p for p in files if p != DATAPACKAGE):
+    for path in order:
         data = files[path]
         crc = zlib.crc32(data)
         old = reusable.get(path)
@@ -519,8 +523,6 @@ def build_zip(files: Mapping[str, bytes], previous: bytes | None = None) -> byte
         if raw is None:
             compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
             raw = compressor.compress(data) + compressor.flush()
-        if max(len(raw), len(data), offset) >= 0xFFFFFFFF:
-            raise ValueError("the bundle is too large for a zip without ZIP64 extensions")
         name = path.encode("utf-8")
         flags = 0 if path.isascii() else 0x800  # UTF-8 names
         parts.append(_LOCAL_HEADER.pack(b"PK\x03\x04", _ZIP_VERSION, 0, flags, zipfile.ZIP_DEFLATED, dos_time,
@@ -532,10 +534,20 @@ def build_zip(files: Mapping[str, bytes], previous: bytes | None = None) -> byte
                                             len(name), 0, 0, 0, 0, (stat.S_IFREG | 0o644) << 16, offset) + name)
         offset += _LOCAL_HEADER.size + len(name) + len(raw)
     directory = b"".join(central)
-    if len(central) >= 0xFFFF:
-        raise ValueError("the bundle has too many files for a zip without ZIP64 extensions")
     end = _END_RECORD.pack(b"PK\x05\x06", 0, 0, len(central), len(central), len(directory), offset, 0)
     return b"".join(parts) + directory + end
+
+
+def _zip64(files: Mapping[str, bytes], order: list[str], date_time: tuple[int, ...]) -> bytes:
+    """The same members through ``zipfile``, which adds ZIP64 records where sizes need them."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in order:
+            info = zipfile.ZipInfo(path, date_time=date_time)
+            info.create_system = 3  # Unix, so that the external attributes mean the same everywhere
+            info.external_attr = (stat.S_IFREG | 0o644) << 16
+            archive.writestr(info, files[path], compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+    return buffer.getvalue()
 
 
 def zip_name(name: str, version: str) -> str:
