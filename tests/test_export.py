@@ -81,13 +81,35 @@ def test_export_is_deterministic(collection, tmp_path):
 
 
 def test_parallel_export_is_byte_identical(collection, tmp_path):
-    for jobs, folder in (("1", "a"), ("2", "b")):  # with 2 jobs the book is typeset in a worker
+    for jobs, folder in (("1", "a"), ("2", "b")):  # with 2 jobs the handouts are typeset in workers
         result = invoke("export", str(collection), "--format", "pdf", "--book", "Hip Book", "--jobs", jobs,
                         "--out", str(tmp_path / folder), "-q")
         assert result.exit_code == 0, result.output
     assert (tmp_path / "b" / "pdf" / "hip-book.pdf").exists()
     for path in (tmp_path / "a" / "pdf").iterdir():
         assert path.read_bytes() == (tmp_path / "b" / "pdf" / path.name).read_bytes()
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_parallel_rebuild_after_an_edit_is_what_a_fresh_serial_build_gives(collection, tmp_path):
+    """Workers, reused bundle files and zip members, the book linked again: none of it shows."""
+    def build(out: str, *extra: str) -> None:
+        result = invoke("build", str(collection), "--out", str(tmp_path / out), "-q", *extra)
+        assert result.exit_code == 0, result.output
+
+    build("parallel", "--jobs", "2")
+    path = collection / "gluteus-medius.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["conclusion"] += " Revised for the second printing."
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+    build("parallel", "--jobs", "2")
+    build("serial", "--jobs", "1")
+    parallel, serial = _tree(tmp_path / "parallel"), _tree(tmp_path / "serial")
+    assert sorted(parallel) == sorted(serial)
+    assert [name for name in parallel if parallel[name] != serial[name]] == []
 
 
 def test_build_is_incremental(collection, tmp_path, monkeypatch):
