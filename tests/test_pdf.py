@@ -552,6 +552,18 @@ def test_a_chapter_holding_what_the_book_would_drop_is_refused(documents, origin
         pdf.render_book([documents[0]], "B", RenderOptions(), chapters=[altered])
 
 
+def test_a_chapter_whose_page_tree_miscounts_is_refused(documents):
+    import re
+
+    from tpkit.writers import pdfbook
+
+    data = pdf.render(documents[0], RenderOptions())
+    count = int(re.search(rb"/Count ([0-9]) /Kids", data).group(1))
+    altered = data.replace(b"/Count %d /Kids" % count, b"/Count %d /Kids" % (count + 1), 1)
+    with pytest.raises(pdfbook.BookError, match=f"{count} pages, where its page tree counted {count + 1}"):
+        pdf.render_book([documents[0]], "B", RenderOptions(), chapters=[altered])
+
+
 def test_book_is_deterministic(book):
     order, data, _ = book
     assert data == pdf.render_book(order, "Clinic Handbook <2026> & Co", RenderOptions(publisher="Example Clinic"))

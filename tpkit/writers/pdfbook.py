@@ -65,17 +65,21 @@ class _Object:
 
 
 class _Pdf:
-    """The objects of one PDF by number, with its catalogue and info."""
+    """The objects of one PDF by number, with its catalogue and info.
 
-    def __init__(self, data: bytes, name: str):
+    ``whole=False`` reads only the cross-reference table, the catalogue and the root of the
+    page tree: enough for ``page_count``, at a fraction of the cost of every object.
+    """
+
+    def __init__(self, data: bytes, name: str, whole: bool = True):
         self.name = name
         self.objects: dict[int, _Object] = {}
         try:
-            self._parse(data)
+            self._parse(data, whole)
         except (ValueError, IndexError, RecursionError) as exc:  # numbers that are not, offsets past the end
             raise BookError(f"{name}: damaged ({type(exc).__name__}: {exc})") from None
 
-    def _parse(self, data: bytes) -> None:
+    def _parse(self, data: bytes, whole: bool) -> None:
         name = self.name
         found = _STARTXREF.search(data[-64:])
         table = _XREF.match(data, int(found.group(1))) if found else None
@@ -89,14 +93,11 @@ class _Pdf:
                 offsets.append((int(entry[:10]), number))
         offsets.sort()
         ends = [offset for offset, _ in offsets[1:]] + [int(found.group(1))]
-        for (offset, number), end in zip(offsets, ends):
-            header = _HEADER.match(data, offset)
-            stop = data.rfind(b"endobj", offset, end)
-            if header is None or int(header.group(1)) != number or stop < 0:
-                raise BookError(f"{name}: object {number} is not where the cross-reference table says")
-            body = data[header.end():stop]
-            split = body.find(b"\nstream\n")
-            self.objects[number] = _Object(body, b"") if split < 0 else _Object(body[:split], body[split:])
+        self._data = data
+        self._spans = {number: (offset, end) for (offset, number), end in zip(offsets, ends)}
+        if whole:
+            for number in self._spans:
+                self._load(number)
         trailer = data[start + 20 * count:]
         self.root = self._ref(trailer, b"Root")
         self.info = self._ref(trailer, b"Info")
@@ -105,13 +106,34 @@ class _Pdf:
         self.outlines = self._ref(catalog, b"Outlines", required=False)
         self.page_tree_nodes: list[int] = []
         self.pages: list[int] = []
-        self._collect_pages(self.pages_node, 0)
+        if whole:
+            self._collect_pages(self.pages_node, 0)
+            self.page_count = len(self.pages)
+        else:
+            counted = re.search(rb"/Count ([0-9]+)", self.head(self.pages_node))
+            if counted is None:
+                raise BookError(f"{name}: the page tree does not count its pages")
+            self.page_count = int(counted.group(1))
+        del self._data  # the objects keep what they need
+
+    def _load(self, number: int) -> _Object:
+        offset, end = self._spans[number]
+        header = _HEADER.match(self._data, offset)
+        stop = self._data.rfind(b"endobj", offset, end)
+        if header is None or int(header.group(1)) != number or stop < 0:
+            raise BookError(f"{self.name}: object {number} is not where the cross-reference table says")
+        body = self._data[header.end():stop]
+        split = body.find(b"\nstream\n")
+        obj = self.objects[number] = _Object(body, b"") if split < 0 else _Object(body[:split], body[split:])
+        return obj
 
     def head(self, number: int) -> bytes:
-        try:
-            return self.objects[number].head
-        except KeyError:
-            raise BookError(f"{self.name}: object {number} is missing") from None
+        found = self.objects.get(number)
+        if found is not None:
+            return found.head
+        if number in self._spans and hasattr(self, "_data"):
+            return self._load(number).head
+        raise BookError(f"{self.name}: object {number} is missing")
 
     def _ref(self, text: bytes, key: bytes, required: bool = True) -> int | None:
         found = re.search(rb"/" + key + rb" ([0-9]+) 0 R", text)
@@ -153,13 +175,16 @@ class _Source:
     def __init__(self, chapter: Chapter, index: int):
         self.chapter = chapter
         self.name = str(chapter) if isinstance(chapter, Path) else f"chapter {index + 1}"
-        self.page_count = len(self.parsed().pages)
+        self.page_count = self._read(whole=False).page_count
 
     def parsed(self) -> _Pdf:
+        return self._read(whole=True)
+
+    def _read(self, whole: bool) -> _Pdf:
         if not isinstance(self.chapter, Path):
-            return _Pdf(self.chapter, self.name)
+            return _Pdf(self.chapter, self.name, whole)
         try:
-            return _Pdf(self.chapter.read_bytes(), self.name)
+            return _Pdf(self.chapter.read_bytes(), self.name, whole)
         except BookError as exc:
             raise BookError(f"{exc}; the handout was changed after tpkit wrote it: "
                             "export again with --force to rewrite it") from None
@@ -167,8 +192,9 @@ class _Source:
 
 @contextmanager
 def opened(chapters: Sequence[Chapter]) -> Iterator[list[_Source]]:
-    """The chapters, each with its ``page_count``, for ``assemble``. Files are read once
-    to count pages and once more when joined, so no more than one is held at a time."""
+    """The chapters, each with its ``page_count``, for ``assemble``. A file is read once to
+    count its pages (from the root of its page tree) and once more, whole, when it is joined,
+    so that no more than one is held at a time."""
     yield [_Source(chapter, index) for index, chapter in enumerate(chapters)]
 
 
@@ -414,7 +440,8 @@ def assemble(out: BinaryIO, front: bytes, toc_links: Sequence["TocLink"], source
     for index, source in enumerate(sources):
         pdf = source.parsed()
         if len(pdf.pages) != source.page_count:
-            raise BookError(f"{pdf.name} changed while the book was being made")
+            raise BookError(f"{pdf.name}: {len(pdf.pages)} pages, where its page tree counted {source.page_count} "
+                            "(a page tree that miscounts, or a file changed while the book was being made)")
         unknown = set(re.findall(rb"/([A-Za-z]+)", pdf.head(pdf.root))) - _CHAPTER_CATALOG
         if unknown:  # named destinations, page labels, forms...: the book would drop them
             raise BookError(f"{pdf.name}: its catalogue holds /{b', /'.join(sorted(unknown)).decode()}, "
