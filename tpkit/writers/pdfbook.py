@@ -227,11 +227,11 @@ def _split_references(head: bytes) -> tuple[list[bytes], list[int]]:
         numbers = []
         for index in range(len(texts) - 1):
             text = texts[index]
-            number = text.rstrip(_DIGITS)
-            if len(number) == len(text):
+            before = text.rstrip(_DIGITS)
+            if len(before) == len(text):
                 break  # " 0 R" without a number before it: not for the fast path
-            numbers.append(int(text[len(number):]))
-            texts[index] = number
+            numbers.append(int(text[len(before):]))
+            texts[index] = before
         else:
             return texts, numbers
     texts, numbers, last = [], [], 0
@@ -322,8 +322,8 @@ def _digest(pdf: _Pdf, number: int, memo: dict[int, bytes], depth: int = 0) -> b
         raise BookError(f"{pdf.name}: object {number} is missing")
     head = obj.head
     if b" R" in head:
-        texts, found = _split_references(head)
-        head = _join_references(texts, [b"@" + _digest(pdf, ref, memo, depth + 1) for ref in found])
+        texts, references = _split_references(head)
+        head = _join_references(texts, [b"@" + _digest(pdf, ref, memo, depth + 1) for ref in references])
     digest = memo[number] = hashlib.sha256(head + b"\0" + obj.tail).digest()
     return digest
 
