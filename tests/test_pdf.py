@@ -513,9 +513,9 @@ def test_damaged_chapters_are_refused_with_a_book_error(documents):
         damaged.append(data[:at] + bytes([rng.randrange(256)]) * rng.randint(1, 12) + data[at + 1:])
     for chapter in damaged:
         try:
-            with pdfbook.opened([chapter]) as sources:
-                pdfbook.assemble(io.BytesIO(), pdf.render_book([documents[0]], "B", RenderOptions()), [], sources,
-                                 ["t"], number_width=len)
+            sources = pdfbook.chapter_sources([chapter])
+            pdfbook.assemble(io.BytesIO(), pdf.render_book([documents[0]], "B", RenderOptions()), [], sources,
+                             ["t"], number_width=len)
         except pdfbook.BookError:
             pass
 

@@ -916,14 +916,14 @@ def write_book(out: BinaryIO, documents: Sequence[Document], title: str, options
             story.append(_Para(plain(region), st.toc_region))
         story.append(_TocLine(d.meta.title, f"e{number}", st.toc_entry))
     canvases: list[_Canvas] = []
-    with pdfbook.opened(chapters) as sources:
-        chapter_pages = [source.page_count for source in sources]
+    sources = pdfbook.chapter_sources(chapters)
+    chapter_pages = [source.page_count for source in sources]
 
-        def canvas(*args, **kwargs) -> _Canvas:
-            made = _Canvas(*args, chapter_pages=chapter_pages, **kwargs)
-            canvases.append(made)
-            return made
+    def canvas(*args, **kwargs) -> _Canvas:
+        made = _Canvas(*args, chapter_pages=chapter_pages, **kwargs)
+        canvases.append(made)
+        return made
 
-        doc.build(story, canvasmaker=canvas)
-        pdfbook.assemble(out, buffer.getvalue(), canvases[-1].toc_links, sources, [d.meta.title for d in documents],
-                         number_width=lambda text: pdfmetrics.stringWidth(text, SANS, FOOTER_SIZE))
+    doc.build(story, canvasmaker=canvas)
+    pdfbook.assemble(out, buffer.getvalue(), canvases[-1].toc_links, sources, [d.meta.title for d in documents],
+                     number_width=lambda text: pdfmetrics.stringWidth(text, SANS, FOOTER_SIZE))

@@ -26,10 +26,9 @@ from __future__ import annotations
 import hashlib
 import re
 import zlib
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Callable, Iterator, Sequence, Union
+from typing import TYPE_CHECKING, BinaryIO, Callable, Sequence, Union
 
 from tpkit.write import OutputError
 
@@ -114,7 +113,6 @@ class _Pdf:
             if counted is None:
                 raise BookError(f"{name}: the page tree does not count its pages")
             self.page_count = int(counted.group(1))
-        del self._data  # the objects keep what they need
 
     def _load(self, number: int) -> _Object:
         offset, end = self._spans[number]
@@ -131,7 +129,7 @@ class _Pdf:
         found = self.objects.get(number)
         if found is not None:
             return found.head
-        if number in self._spans and hasattr(self, "_data"):
+        if number in self._spans:
             return self._load(number).head
         raise BookError(f"{self.name}: object {number} is missing")
 
@@ -190,12 +188,11 @@ class _Source:
                             "export again with --force to rewrite it") from None
 
 
-@contextmanager
-def opened(chapters: Sequence[Chapter]) -> Iterator[list[_Source]]:
+def chapter_sources(chapters: Sequence[Chapter]) -> list[_Source]:
     """The chapters, each with its ``page_count``, for ``assemble``. A file is read once to
     count its pages (from the root of its page tree) and once more, whole, when it is joined,
-    so that no more than one is held at a time."""
-    yield [_Source(chapter, index) for index, chapter in enumerate(chapters)]
+    so that no more than one is held at a time; nothing stays open in between."""
+    return [_Source(chapter, index) for index, chapter in enumerate(chapters)]
 
 
 def _pdf_string(text: str) -> bytes:
@@ -382,7 +379,7 @@ def _renumbered_form(obj: _Object, own: int, number: int, total: int, number_wid
 def assemble(out: BinaryIO, front: bytes, toc_links: Sequence["TocLink"], sources: Sequence[_Source],
              titles: Sequence[str], number_width: Callable[[str], float]) -> None:
     """Write to ``out`` the book: the pages of ``front`` then of every chapter (``sources``,
-    from ``opened``), numbered through, with one outline.
+    from ``chapter_sources``), numbered through, with one outline.
 
     ``front`` carries the book's info dictionary and its own outline ("Contents"); its page
     numbers are already the book's. ``number_width`` measures a "Page X of Y" text as the
