@@ -203,6 +203,34 @@ def test_no_traceback_on_internal_error(monkeypatch):
     assert "internal error" in result.output and "Traceback" not in result.output
 
 
+def test_debug_shows_the_traceback(monkeypatch):
+    import tpkit.cli
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("simulated failure")
+
+    monkeypatch.setattr(tpkit.cli, "validate_paths", boom)
+    monkeypatch.delenv("TPKIT_DEBUG", raising=False)
+    result = CliRunner().invoke(cli, ["--debug", "validate", str(ENTRIES)])
+    assert result.exit_code == 2
+    assert "Traceback" in result.output and "simulated failure" in result.output
+
+
+@pytest.mark.parametrize("error, code", [("ConfigError", 2), ("OutputError", 2), ("RenderError", 2), ("BookError", 2)])
+def test_every_tpkit_error_is_one_line_with_its_exit_code(monkeypatch, error, code):
+    import tpkit.cli
+    from tpkit import errors
+
+    def fail(*args, **kwargs):
+        raise getattr(errors, error)("what went wrong, and what to change")
+
+    monkeypatch.setattr(tpkit.cli, "validate_paths", fail)
+    monkeypatch.delenv("TPKIT_DEBUG", raising=False)
+    result = CliRunner().invoke(cli, ["validate", str(ENTRIES)])
+    assert result.exit_code == code == getattr(errors, error).exit_code
+    assert result.output.strip() == "tpkit: error: what went wrong, and what to change"
+
+
 def test_every_command_is_documented_in_readme():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     def walk(group, prefix):

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, Iterable, Literal, Mapping, Sequence
 
 from tpkit import __version__, marks
+from tpkit.errors import BundleError
 from tpkit.layout import SECTIONS, collection_order
 from tpkit.models import Entry
 from tpkit.schema import load_schema, schema_path
@@ -107,19 +108,6 @@ METADATA_KEYS = ("schema_version", "name", "status", "updated", "region", "autho
 # Entry properties printed inside another section (layout.SECTIONS key).
 _PROPERTY_SECTION = {"trigger_points": "referral_pattern", "citations": "references"}
 _IGNORED_IN_DIFF = ("$schema", "id")
-
-
-class BundleError(Exception):
-    """A bundle failed verification; ``problems`` lists every failure."""
-
-    def __init__(self, problems: Sequence["Problem"], path: str | os.PathLike | None = None):
-        self.problems = list(problems)
-        where = f"{path}: " if path is not None else ""
-        shown = "; ".join(str(p) for p in self.problems[:5])
-        more = f"; and {len(self.problems) - 5} more" if len(self.problems) > 5 else ""
-        count = len(self.problems)
-        plural = "s" if count != 1 else ""
-        super().__init__(f"{where}bundle failed verification ({count} problem{plural}): {shown}{more}")
 
 
 @dataclass(frozen=True, order=True)

@@ -1,7 +1,9 @@
 """The ``tpkit`` command line: parses options, calls the library, picks a reporter, sets the exit code.
 
-Exit codes: 0 success, 1 content problems, 2 usage or I/O errors. No traceback
-ever reaches the user; an unexpected failure prints one line and exits 2.
+Exit codes: 0 success, 1 content problems, 2 usage or I/O errors, 130 interrupted. Errors
+are the types of ``tpkit.errors``, each with its exit code; the last guard here prints one
+line for them. No traceback reaches the user unless asked for with ``--debug`` (or
+``TPKIT_DEBUG=1``); an unexpected failure is reported as a bug in tpkit.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from pathlib import Path
 import click
 
 from tpkit import __version__
+from tpkit.errors import EXIT_INTERRUPTED, EXIT_USAGE, TpkitError, UsageError, debug_enabled
 from tpkit.reporters import REPORTERS
-from tpkit.validate import Options, Report, UsageError, validate_paths
-from tpkit.write import OutputError
+from tpkit.validate import Options, Report, validate_paths
 
 DEFAULT_ENTRIES = "entries"
 
@@ -26,7 +28,7 @@ class TpkitGroup(click.Group):
             return super().main(*args, **kwargs)
         except KeyboardInterrupt:
             click.echo("tpkit: interrupted", err=True)
-            sys.exit(130)
+            sys.exit(EXIT_INTERRUPTED)
 
     def invoke(self, ctx):
         try:
@@ -36,22 +38,41 @@ class TpkitGroup(click.Group):
         except KeyboardInterrupt:
             # Here, before click's standalone mode turns it into "Aborted!" and exit 1 (content problems)
             click.echo("tpkit: interrupted; files already written are complete, nothing is half-written", err=True)
-            sys.exit(130)
+            sys.exit(EXIT_INTERRUPTED)
         except UsageError as exc:
+            _show_traceback()
             raise click.UsageError(str(exc)) from None
-        except OutputError as exc:
+        except TpkitError as exc:
+            _show_traceback()
             click.echo(f"tpkit: error: {exc}", err=True)
-            sys.exit(2)
+            sys.exit(exc.exit_code)
         except OSError as exc:
+            _show_traceback()
             click.echo(f"tpkit: error: {exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}", err=True)
-            sys.exit(2)
-        except Exception as exc:  # the last guard: a one-line message, never a traceback
-            click.echo(f"tpkit: internal error: {type(exc).__name__}: {exc}", err=True)
-            sys.exit(2)
+            sys.exit(EXIT_USAGE)
+        except Exception as exc:  # the last guard: a one-line message, never a traceback unless asked for
+            _show_traceback()
+            click.echo(f"tpkit: internal error (a bug in tpkit; --debug shows where): {type(exc).__name__}: {exc}",
+                       err=True)
+            sys.exit(EXIT_USAGE)
+
+
+def _show_traceback() -> None:
+    if debug_enabled():
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
+
+
+def _enable_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        os.environ["TPKIT_DEBUG"] = "1"  # also seen by worker processes
 
 
 @click.group(cls=TpkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tpkit")
+@click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=_enable_debug,
+              help="Print the traceback of an error (also TPKIT_DEBUG=1).")
 def cli() -> None:
     """Validate trigger point muscle entries and export them as DOCX, PDF and JSON bundles."""
 
@@ -122,14 +143,10 @@ def new(entry_id: str, folder: str, name: str | None) -> None:
 
 # --- exports -------------------------------------------------------------------------
 
-def _project_config(ctx: click.Context):
-    from tpkit.config import ConfigError, find_config, load_config
+def _project_config():
+    from tpkit.config import find_config, load_config
 
-    try:
-        return load_config(find_config())
-    except ConfigError as exc:
-        click.echo(f"tpkit: error: {exc}", err=True)
-        ctx.exit(2)
+    return load_config(find_config())
 
 
 def _cache_folder(no_cache: bool) -> Path | None:
@@ -251,7 +268,7 @@ def export(ctx, paths, formats, book, jobs, out, statuses, paper, template, csl,
     """
     from tpkit.export import run_export
 
-    config = _project_config(ctx)
+    config = _project_config()
     if book and "pdf" not in formats:
         raise click.UsageError("--book needs --format pdf")
     settings = _settings(config, out, tuple(dict.fromkeys(formats)), paper=paper, template=template, csl=csl,
@@ -282,7 +299,7 @@ def build(ctx, paths, jobs, force, book_title, out, statuses, paper, template, c
     """
     from tpkit.export import FORMATS, run_export
 
-    config = _project_config(ctx)
+    config = _project_config()
     settings = _settings(config, out, FORMATS, paper=paper, template=template, csl=csl, publisher=publisher,
                          book=book_title or config.book_title, bundle_version=bundle_version,
                          jobs=jobs or os.cpu_count() or 1, incremental=True, force=force)

@@ -10,11 +10,9 @@ import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from tpkit.errors import ConfigError
+
 FILE_NAME = "tpkit.toml"
-
-
-class ConfigError(Exception):
-    """A bad tpkit.toml: the message names the file and line."""
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from tpkit import __version__
-from tpkit.validate import UsageError
+from tpkit.errors import UsageError
 from tpkit.write import write_atomic
 from tpkit.writers import RenderOptions, get_writer, prepare_writer, suffix
 

@@ -16,16 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tpkit.errors import LoadError
 from tpkit.issues import Issue, pointer_from
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 DEFAULT_MAX_DEPTH = 64
-
-
-class LoadError(Exception):
-    def __init__(self, issue: Issue):
-        super().__init__(issue.message)
-        self.issue = issue
 
 
 class _DuplicateKey(Exception):

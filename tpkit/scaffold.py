@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from tpkit.models import SLUG_PATTERN
-from tpkit.validate import UsageError
+from tpkit.errors import UsageError
 from tpkit.write import write_atomic
 
 FILL = "FILL IN:"

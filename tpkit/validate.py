@@ -15,15 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
+from tpkit.errors import UsageError
 from tpkit.issues import Issue
 from tpkit.load import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, LoadedFile, LoadError, check_depth, load_file
 
 if TYPE_CHECKING:
     from tpkit.models import Entry
-
-
-class UsageError(Exception):
-    """A problem with how tpkit was called, not with the content (exit 2)."""
 
 
 @dataclass

@@ -10,11 +10,6 @@ from typing import BinaryIO, Callable
 _interrupted = False
 
 
-class OutputError(Exception):
-    """An output cannot be made from what lies in the output folder (a file there that
-    tpkit did not write as it is now); the message names the file and what to do."""
-
-
 def interrupt(signum, frame) -> None:
     """The handler of SIGINT and SIGTERM: unwind like Ctrl-C, so that atomic writes remove
     their temporary files, and remember it, so that nothing is written afterwards. Without

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Callable, Sequence, Union
 
-from tpkit.write import OutputError
+from tpkit.errors import BookError
 
 if TYPE_CHECKING:
     from tpkit.writers.pdf import TocLink
@@ -51,10 +51,6 @@ _FONT_RESOURCE = re.compile(rb"/Font ([0-9]+) 0 R")
 _CHAPTER_CATALOG = {b"Type", b"Catalog", b"Pages", b"Outlines", b"PageMode", b"UseOutlines", b"UseNone", b"Lang"}
 
 Chapter = Union[bytes, Path]  # a handout's PDF, or the file that holds it
-
-
-class BookError(OutputError):
-    """A chapter is not a PDF as tpkit's writer makes it."""
 
 
 @dataclass
