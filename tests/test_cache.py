@@ -153,3 +153,37 @@ def test_cache_lives_beside_the_project_configuration(tmp_path, monkeypatch):
     (tmp_path / "deep" / "er").mkdir(parents=True)
     monkeypatch.chdir(tmp_path / "deep" / "er")
     assert cache.default_folder() == tmp_path.resolve() / ".tpkit_cache"
+
+
+def test_collection_findings_are_placed_from_the_cache_without_reading_the_file(collection, monkeypatch):
+    # Links to muscles without an entry, as a collection being written has: TP211 each.
+    path = collection / "piriformis.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for number, item in enumerate(data["associated_trigger_points"]):
+        item["muscle"] = f"not-yet-{number}"
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    first = invoke("validate", "--jobs", "1", "--format", "json", str(collection))
+    placed = [(i["line"], i["column"], i["pointer"]) for i in json.loads(first.output)["issues"] if i["code"] == "TP211"]
+    assert len(placed) == len(data["associated_trigger_points"]) >= 2
+    text = path.read_text(encoding="utf-8").splitlines()
+    for line, column, pointer in placed:
+        assert text[line - 1][column - 1:].startswith('"muscle"'), (line, column, pointer)
+
+    loads: list[str] = []
+    load_file = tpkit.validate.load_file
+    monkeypatch.setattr(tpkit.validate, "load_file", lambda p, *a, **k: loads.append(Path(p).name) or load_file(p, *a, **k))
+    again = invoke("validate", "--jobs", "1", "--format", "json", str(collection))
+    assert again.output == first.output
+    assert loads == []
+
+
+def test_targeted_locator_agrees_with_a_full_scan_on_every_case():
+    from tpkit.load import locate_pointers, scan_positions
+
+    for path in [*sorted(ENTRIES.glob("*.json")), *sorted((CASES / "valid").glob("*.json"))]:
+        text = path.read_text(encoding="utf-8")
+        everything, _ = scan_positions(text)
+        assert locate_pointers(text, everything) == everything, path.name
+        # a pointer that does not exist leaves out only itself
+        assert locate_pointers(text, ["/anatomy/0/nope", "/no/such"]) == {
+            key: everything[key] for key in ("", "/anatomy", "/anatomy/0")}

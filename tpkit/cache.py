@@ -98,9 +98,10 @@ class ResultCache:
             return None
         try:
             issues = [Issue(display, *issue) for issue in record["issues"]]
+            positions = {pointer: (line, column) for pointer, (line, column) in record.get("positions", {}).items()}
             return Result(path, display, issues, entry_id=record["entry_id"], links=tuple(record["links"]),
-                          valid=record["valid"], digest=record["digest"]), data
-        except (KeyError, TypeError):
+                          valid=record["valid"], digest=record["digest"], positions=positions), data
+        except (KeyError, TypeError, ValueError):
             return None
 
     def store(self, result: "Result") -> None:
@@ -115,6 +116,17 @@ class ResultCache:
             "valid": result.valid,
         }
         self.changed = True
+
+    def keep_positions(self, result: "Result") -> None:
+        """Remember where the file's collection findings were placed (its bytes are unchanged while
+        its record is used), so that a later run reports them without reading the file again."""
+        record = self.records.get(self._name(result.path, result.display))
+        if record is None or record.get("digest") != result.digest or not result.positions:
+            return
+        positions = {pointer: list(place) for pointer, place in result.positions.items()}
+        if record.get("positions") != positions:
+            record["positions"] = positions
+            self.changed = True
 
     def save(self) -> None:
         if not self.changed:

@@ -1,9 +1,10 @@
 """Reading entry files: bytes -> UTF-8 text -> JSON data, with positions for messages.
 
 Valid files take the fast path (the C JSON parser). Positions are worked out only
-when a problem needs one: ``LoadedFile.locate`` scans the text once, lazily, and
-maps every JSON pointer to the line and column where its value (or member name)
-starts. Load failures become ``LoadError`` carrying a ready ``Issue``.
+when a problem needs one: ``LoadedFile.locate_many`` walks down to the values concerned
+in one pass, letting the C parser skip every value off their paths, and maps each JSON
+pointer to the line and column where its value (or member name) starts. Load failures
+become ``LoadError`` carrying a ready ``Issue``.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from tpkit.errors import LoadError
-from tpkit.issues import Issue, pointer_from
+from tpkit.issues import Issue, parts_from, pointer_from
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 DEFAULT_MAX_DEPTH = 64
@@ -51,18 +52,34 @@ class LoadedFile:
 
     def locate(self, pointer: str) -> tuple[int, int]:
         """Line and column (1-based) of the value at a pointer, or of its nearest existing parent."""
+        return self.locate_many([pointer])[pointer]
+
+    def locate_many(self, pointers: Iterable[str]) -> dict[str, tuple[int, int]]:
+        """``locate`` for several pointers with one pass over the text for those not yet known."""
         if self._positions is None:
-            self._positions, _ = scan_positions(self.text)
-        while True:
-            if pointer in self._positions:
-                return self._positions[pointer]
-            if not pointer:
-                return (1, 1)
-            pointer = pointer[: pointer.rfind("/")]
+            self._positions = {}
+        pointers = list(pointers)
+        wanted = [p for p in pointers if p not in self._positions]
+        if wanted:
+            self._positions.update(locate_pointers(self.text, wanted))
+        located = {}
+        for pointer in pointers:
+            nearest = pointer
+            while nearest not in self._positions and nearest:
+                nearest = nearest[: nearest.rfind("/")]
+            located[pointer] = self._positions.get(nearest, (1, 1))
+        return located
 
     def issue(self, code: str, severity: str, message: str, pointer: str = "") -> Issue:
         line, column = self.locate(pointer)
         return Issue(self.display, line, column, code, severity, message, pointer)
+
+    def issues(self, found: Iterable[tuple[str, str, str, str]]) -> list[Issue]:
+        """Located issues from (code, severity, message, pointer) tuples, all placed in one pass."""
+        found = list(found)
+        where = self.locate_many(pointer for *_, pointer in found)
+        return [Issue(self.display, *where[pointer], code, severity, message, pointer)
+                for code, severity, message, pointer in found]
 
 
 def load_file(path: Path, display: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
@@ -285,7 +302,7 @@ def _member_name(text, pos, frame, positions, where, duplicates):
     match = _STRING.match(text, pos)
     if not match:
         return None, pos
-    key = json.loads(match.group(0))
+    key = _string_value(match.group(0))
     pointer = frame[1] + pointer_from([key])
     line_column = where(pos)
     pos = _WS.match(text, match.end()).end()
@@ -298,3 +315,98 @@ def _member_name(text, pos, frame, positions, where, duplicates):
         frame[2].add(key)
         positions[pointer] = line_column
     return pointer, pos
+
+
+def _string_value(literal: str) -> str:
+    """The value of a JSON string literal the parser has accepted; only escapes need decoding."""
+    return json.loads(literal) if "\\" in literal else literal[1:-1]
+
+
+_SKIPPER = json.JSONDecoder()  # to step over a value: the C parser, which finds its end fastest
+
+
+class _AllFound(Exception):
+    pass
+
+
+def locate_pointers(text: str, pointers: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """Line and column of each pointer's member name or array item, in text the parser has
+    accepted, with those of every existing ancestor; pointers that do not exist are left out.
+
+    One pass that only descends along the wanted paths: a value off them is skipped by the C
+    parser (``raw_decode``), so the cost is about one parse of the text, whatever its size
+    and however many pointers, instead of a Python step per member. It stops once every
+    pointer is found.
+    """
+    wanted: dict = {}
+    remaining = 0
+    for pointer in set(pointers):
+        node = wanted
+        for part in parts_from(pointer):
+            if part not in node:
+                remaining += 1
+                node[part] = {}
+            node = node[part]
+    found: dict[str, int] = {}  # pointer -> offset; lines and columns are counted once at the end
+
+    def visit(pos: int, pointer: str, node: dict) -> int:
+        """Record the wanted members of the value at ``pos``; return where the value ends."""
+        nonlocal remaining
+        if not node:
+            return _SKIPPER.raw_decode(text, pos)[1]
+        opening = text[pos]
+        if opening not in "{[":
+            return _SKIPPER.raw_decode(text, pos)[1]
+        pos = _WS.match(text, pos + 1).end()
+        if text[pos] in "}]":
+            return pos + 1
+        index = 0
+        while True:
+            start = pos
+            if opening == "{":
+                name = _STRING.match(text, pos)
+                key = _string_value(name.group(0))
+                pos = _WS.match(text, name.end()).end() + 1  # past the colon
+                pos = _WS.match(text, pos).end()
+            else:
+                key = str(index)
+                index += 1
+            child = node.get(key)
+            if child is None:
+                pos = _SKIPPER.raw_decode(text, pos)[1]
+            else:
+                child_pointer = pointer + pointer_from([key])
+                found[child_pointer] = start
+                remaining -= 1
+                if remaining == 0:
+                    raise _AllFound
+                pos = visit(pos, child_pointer, child)
+            pos = _WS.match(text, pos).end()
+            if text[pos] != ",":
+                return pos + 1
+            pos = _WS.match(text, pos + 1).end()
+
+    start = _WS.match(text, 0).end()
+    found[""] = start
+    try:
+        if remaining:
+            visit(start, "", wanted)
+    except _AllFound:
+        pass
+    except (IndexError, AttributeError, ValueError):
+        pass  # text the parser did not accept (only reached to place an error in it): keep what was found
+    return _lines_and_columns(text, found)
+
+
+def _lines_and_columns(text: str, offsets: dict[str, int]) -> dict[str, tuple[int, int]]:
+    """Offsets to 1-based (line, column), counting the text's line breaks once in all."""
+    located = {}
+    line, line_start, counted_to = 1, 0, 0
+    for pointer, offset in sorted(offsets.items(), key=lambda item: item[1]):
+        breaks = text.count("\n", counted_to, offset)
+        if breaks:
+            line += breaks
+            line_start = text.rfind("\n", counted_to, offset) + 1
+        counted_to = offset
+        located[pointer] = (line, offset - line_start + 1)
+    return located

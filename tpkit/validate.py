@@ -48,12 +48,19 @@ class Result:
     links: tuple[str, ...] = ()
     valid: bool = False  # passed schema and model
     digest: str | None = None  # of the bytes checked, when results are cached
+    # Places already found for collection rules (kept in the result cache), by JSON pointer
+    positions: dict[str, tuple[int, int]] = field(default_factory=dict)
 
-    def issue(self, code: str, severity: str, message: str, pointer: str, options: "Options") -> Issue:
-        """A located issue for this file, re-reading it if its text was not kept."""
-        if self.loaded is None:
-            self.loaded = load_file(self.path, self.display, max_bytes=options.max_bytes)
-        return self.loaded.issue(code, severity, message, pointer)
+    def add_issues(self, found: list[tuple[str, str, str, str]], options: "Options") -> None:
+        """Add (code, severity, message, pointer) findings of collection rules, located in one
+        pass; the file is re-read only if its text was not kept and a place is not yet known."""
+        unknown = [pointer for *_, pointer in found if pointer not in self.positions]
+        if unknown:
+            if self.loaded is None:
+                self.loaded = load_file(self.path, self.display, max_bytes=options.max_bytes)
+            self.positions.update(self.loaded.locate_many(unknown))
+        self.issues.extend(Issue(self.display, *self.positions[pointer], code, severity, message, pointer)
+                           for code, severity, message, pointer in found)
 
     @property
     def ok(self) -> bool:
@@ -174,7 +181,7 @@ def check_file(path: Path, display: str, options: Options) -> Result:
     if problems:
         if too_deep():
             return result
-        result.issues.extend(loaded.issue(code, "error", message, pointer) for code, message, pointer in problems)
+        result.issues.extend(loaded.issues((code, "error", message, pointer) for code, message, pointer in problems))
         return result
 
     from pydantic import ValidationError
@@ -184,15 +191,16 @@ def check_file(path: Path, display: str, options: Options) -> Result:
     try:
         entry = Entry.model_validate(loaded.data)
     except ValidationError as exc:
-        for error in exc.errors():
-            pointer = "".join(f"/{part}" for part in error["loc"] if not str(part).startswith("function-"))
-            result.issues.append(loaded.issue("TP120", "error", f"{error['msg']}", pointer))
+        result.issues.extend(loaded.issues(
+            ("TP120", "error", f"{error['msg']}",
+             "".join(f"/{part}" for part in error["loc"] if not str(part).startswith("function-")))
+            for error in exc.errors()))
         return result
 
     from tpkit.rules import RULES, check_entry
 
-    for code, message, pointer in check_entry(entry, path, options.day(), loaded.text):
-        result.issues.append(loaded.issue(code, RULES[code].severity, message, pointer))
+    result.issues.extend(loaded.issues((code, RULES[code].severity, message, pointer)
+                                       for code, message, pointer in check_entry(entry, path, options.day(), loaded.text)))
     result.entry = entry
     result.valid = True
     result.links = tuple(item.muscle for item in entry.associated_trigger_points)
@@ -203,22 +211,25 @@ def check_collection(results: list[Result], options: Options | None = None) -> N
     """Rules across files: unique ids, links between entries."""
     options = options or Options()
     by_id: dict[str, Result] = {}
-    for result in results:
+    found: dict[int, list[tuple[str, str, str, str]]] = {}
+    for index, result in enumerate(results):
         if result.entry_id is None:
             continue
         if result.entry_id in by_id:
             first = by_id[result.entry_id].display
-            result.issues.append(result.issue(
-                "TP202", "error", f"id \"{result.entry_id}\" is also used by {first}; ids must be unique", "/id", options))
+            found.setdefault(index, []).append(
+                ("TP202", "error", f"id \"{result.entry_id}\" is also used by {first}; ids must be unique", "/id"))
         else:
             by_id[result.entry_id] = result
-    for result in results:
+    for index, result in enumerate(results):
         for i, muscle in enumerate(result.links):
             if muscle not in by_id and muscle != result.entry_id:
-                result.issues.append(result.issue(
+                found.setdefault(index, []).append((
                     "TP211", "warning",
                     f"associated muscle \"{muscle}\" has no entry in the collection yet; write "
-                    f"{muscle}.json or fix the id", f"/associated_trigger_points/{i}/muscle", options))
+                    f"{muscle}.json or fix the id", f"/associated_trigger_points/{i}/muscle"))
+    for index, findings in found.items():
+        results[index].add_issues(findings, options)
 
 
 def default_signals() -> None:
@@ -283,6 +294,8 @@ def validate_paths(paths: Iterable[str | os.PathLike], options: Options | None =
     report = Report(results)
     check_collection(report.results, options)
     if cache is not None:
+        for result in report.results:
+            cache.keep_positions(result)  # so that the next run places collection findings without reading
         cache.save()
     return report
 
