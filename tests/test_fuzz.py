@@ -676,11 +676,12 @@ def test_schema_generated_entries_validate_and_export_to_every_format(doc):
 @given(schema_documents())
 def test_schema_generated_documents_are_valid_for_both_validators(doc):
     """The generator's output against the real schema in python-jsonschema and jsonschema-rs alike."""
-    from tpkit.schema import fast_validator, schema_problems
+    from tpkit.schema import ENGINES, schema_problems, validator
 
     assert REFERENCE.is_valid(doc), next(REFERENCE.iter_errors(doc)).message
-    assert fast_validator().is_valid(doc)
-    assert schema_problems(doc) == []
+    for engine in ENGINES:
+        assert validator(engine=engine).is_valid(doc)
+        assert schema_problems(doc, engine=engine) == []
 
 
 # --------------------------------------------------------------------------- regressions: bugs fuzzing found, now fixed

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import CASES, ENTRIES, ROOT
 from tpkit.load import LoadError, load_file
-from tpkit.schema import fast_validator, load_schema
+from tpkit.schema import ENGINES, load_schema, schema_problems, validator
 
 
 
@@ -79,7 +79,8 @@ def test_schema_model_and_fast_validator_agree(path):
 
     data = load_file(path).data
     schema_ok = reference_validator().is_valid(data)
-    assert fast_validator().is_valid(data) == schema_ok, "jsonschema-rs disagrees with python-jsonschema"
+    for engine in ENGINES:
+        assert validator(engine=engine).is_valid(data) == schema_ok, f"{engine} disagrees with python-jsonschema"
     try:
         Entry.model_validate(data)
         model_ok = True
@@ -92,3 +93,40 @@ def test_installed_package_finds_its_schema():
     from tpkit.schema import schema_path
 
     assert schema_path().is_file()
+
+
+@pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.stem)
+def test_both_engines_report_the_same_problems(path):
+    """Same codes, messages and places whichever engine validates (the adapter in tpkit.schema)."""
+    data = load_file(path).data
+    rust, python = (sorted(schema_problems(data, engine=engine)) for engine in ENGINES)
+    assert rust == python
+
+
+@pytest.mark.parametrize("text", ["abc\n", "abc\ufeff", "\ufeffabc"])
+def test_the_python_engine_reads_patterns_as_ecma_262_does(text):
+    # Python's $ matches before a final line break and its \s lacks U+FEFF; ECMA's do not.
+    data = load_file(CASES / "valid" / "minimal-entry.json").data
+    data["name"] = text
+    data["license"] = "MIT" + text if text.startswith("abc") else text
+    rust, python = (sorted(schema_problems(data, engine=engine)) for engine in ENGINES)
+    assert rust == python and rust
+
+
+def test_ecma_pattern_refuses_what_it_cannot_translate():
+    from tpkit.schema import ecma_pattern
+
+    with pytest.raises(ValueError, match=r"\\d"):
+        ecma_pattern(r"^\d+$")
+    assert ecma_pattern(r"^[^\s]+$") .endswith(r"\ufeff]+\Z")
+
+
+def test_validate_engine_option(tmp_path):
+    from click.testing import CliRunner
+
+    from tpkit.cli import cli
+
+    outputs = {engine: CliRunner().invoke(cli, ["validate", "--engine", engine, "--no-cache", "--format", "json",
+                                                str(CASES / "invalid")]) for engine in ENGINES}
+    assert {r.exit_code for r in outputs.values()} == {1}
+    assert len({r.output for r in outputs.values()}) == 1

@@ -70,7 +70,7 @@ class ResultCache:
     def __init__(self, folder: Path, options: "Options", today: str):
         self.path = Path(folder) / FILE_NAME
         self.context = digest(json.dumps(
-            [FORMAT, code_fingerprint(), options.max_bytes, options.max_depth, today]).encode())
+            [FORMAT, code_fingerprint(), options.max_bytes, options.max_depth, options.engine, today]).encode())
         self.records: dict[str, dict] = {}
         self.changed = False
         self._cwd = os.getcwd()

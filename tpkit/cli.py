@@ -97,15 +97,17 @@ def _report(report: Report, fmt: str, strict: bool, stream=None) -> int:
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="Processes for large collections (default: all CPUs; small runs use one).")
 @click.option("--no-cache", is_flag=True, help="Check every file, even those unchanged since the last run.")
+@click.option("--engine", type=click.Choice(["jsonschema-rs", "jsonschema"]), default=None,
+              help="JSON Schema engine: jsonschema-rs (fast; the default where installed) or jsonschema (pure Python).")
 def validate(paths: tuple[str, ...], fmt: str, strict: bool, max_bytes: int | None, jobs: int | None,
-             no_cache: bool) -> None:
+             no_cache: bool, engine: str | None) -> None:
     """Check entries against the content model and report every problem.
 
     PATHS are entry files or folders (searched for *.json); the default is entries/.
     Exit 0 when valid, 1 on content problems, 2 on usage or I/O errors. Results of files
     that have not changed are reused from .tpkit_cache/ (see --no-cache).
     """
-    options = Options(cache=_cache_folder(no_cache))
+    options = Options(cache=_cache_folder(no_cache), engine=engine)
     if max_bytes:
         options.max_bytes = max_bytes
     report = validate_paths(paths or (DEFAULT_ENTRIES,), options, jobs=jobs or os.cpu_count() or 1, entries=False)

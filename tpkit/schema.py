@@ -1,16 +1,25 @@
 """The published JSON Schema of an entry, and its errors turned into editor-friendly Issues.
 
-Validation runs on jsonschema-rs (fast); python-jsonschema is the reference that
-the tests cross-check it against. Each schema keyword maps to a stable rule code
-and a message that says what to change.
+Two engines validate: python-jsonschema (the reference implementation, pure Python,
+everywhere) and jsonschema-rs (about ten times faster, where it ships wheels). The
+default is jsonschema-rs where it is installed; ``tpkit validate --engine`` picks one.
+Both report through one adapter (``SchemaError``), so each schema keyword maps to the
+same stable rule code and message whichever engine found it; the tests prove they agree.
+
+JSON Schema patterns are ECMA-262 regular expressions, which jsonschema-rs follows and
+Python's ``re`` does not quite (``\\s`` holds other characters; ``$`` also matches before
+a final line break): python-jsonschema gets the schema with its patterns spelt out so that
+Python's ``re`` means what ECMA means (``ecma_schema``).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
+from importlib.util import find_spec
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, NamedTuple
 
 from tpkit.issues import pointer_from
 
@@ -32,11 +41,156 @@ def load_schema(name: str = SCHEMA_NAME) -> dict:
     return json.loads(schema_path(name).read_text(encoding="utf-8"))
 
 
-@lru_cache(maxsize=None)
-def fast_validator(name: str = SCHEMA_NAME):
-    import jsonschema_rs
+ENGINES = ("jsonschema-rs", "jsonschema")
 
-    return jsonschema_rs.Draft202012Validator(load_schema(name), validate_formats=True)
+
+def default_engine() -> str:
+    """jsonschema-rs where it is installed (it is a dependency only where it ships wheels)."""
+    return "jsonschema-rs" if find_spec("jsonschema_rs") is not None else "jsonschema"
+
+
+class SchemaError(NamedTuple):
+    """One schema violation as either engine reports it."""
+
+    keyword: str  # the failing keyword; "falseSchema" for a schema that is false
+    schema_path: list  # to the keyword, through the referenced definition (e.g. $defs/text/pattern)
+    instance_path: list
+    instance: Any
+    message: str
+    names: tuple[str, ...] = ()  # the property names concerned: required, the missing one; additionalProperties, those not allowed
+
+
+# ECMA-262's white space and line terminators, which its \s matches (Python's differs: it
+# lacks U+FEFF and adds U+001C-U+001F and U+0085).
+_ECMA_WHITE_SPACE_CLASS = r"\t\n\x0b\x0c\r \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+_CLASS = re.compile(r"\[(?:\\.|[^\]\\])*\]")
+
+
+def ecma_pattern(pattern: str) -> str:
+    """A schema pattern rewritten so that Python's ``re.search`` matches what ECMA-262 matches.
+
+    Only the constructs tpkit's schemas use are rewritten; any other construct whose meaning
+    differs between the two (\\d, \\w, \\b, \\s outside a class...) is refused, so that the
+    python-jsonschema engine can never silently disagree with jsonschema-rs.
+    """
+    rewritten = []
+    position = 0
+    while position < len(pattern):
+        char = pattern[position]
+        if char == "[":
+            end = _CLASS.match(pattern, position).end()
+            body = pattern[position:end]
+            _refuse_differing(pattern, body.replace("\\s", ""))
+            rewritten.append(body.replace("\\s", _ECMA_WHITE_SPACE_CLASS))
+        elif char == "\\":
+            end = position + 2
+            _refuse_differing(pattern, pattern[position:end])
+            rewritten.append(pattern[position:end])
+        else:
+            end = position + 1
+            # ECMA's $ (without the m flag) is the end of the text only; Python's also matches before a final "\n".
+            rewritten.append("\\Z" if char == "$" else char)
+        position = end
+    return "".join(rewritten)
+
+
+def _refuse_differing(pattern: str, part: str) -> None:
+    for construct in ("\\s", "\\S", "\\d", "\\D", "\\w", "\\W", "\\b", "\\B"):
+        if construct in part:
+            raise ValueError(f"schema pattern {pattern!r} uses {construct}, which Python and ECMA-262 read differently")
+
+
+def ecma_schema(node: Any) -> Any:
+    """The schema with every ``pattern`` rewritten by ``ecma_pattern``."""
+    if isinstance(node, dict):
+        return {key: ecma_pattern(value) if key == "pattern" and isinstance(value, str) else ecma_schema(value)
+                for key, value in node.items()}
+    if isinstance(node, list):
+        return [ecma_schema(value) for value in node]
+    return node
+
+
+class _RustValidator:
+    def __init__(self, schema: dict):
+        import jsonschema_rs
+
+        self._validator = jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
+
+    def is_valid(self, data: Any) -> bool:
+        return self._validator.is_valid(data)
+
+    def errors(self, data: Any) -> Iterator[SchemaError]:
+        for error in self._validator.iter_errors(data):
+            keyword = error.kind.name
+            names = {"additionalProperties": lambda: tuple(error.kind.unexpected),
+                     "required": lambda: (error.kind.property,)}.get(keyword, tuple)()
+            yield SchemaError(keyword, list(error.schema_path), list(error.instance_path), error.instance,
+                              error.message, names)
+
+
+class _PythonValidator:
+    def __init__(self, schema: dict):
+        import jsonschema
+
+        self._schema = schema
+        self._validator = jsonschema.Draft202012Validator(
+            ecma_schema(schema), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+
+    def is_valid(self, data: Any) -> bool:
+        return self._validator.is_valid(data)
+
+    def errors(self, data: Any) -> Iterator[SchemaError]:
+        for error in self._validator.iter_errors(data):
+            yield from self._flatten(error)
+
+    def _flatten(self, error) -> Iterator[SchemaError]:
+        keyword = error.validator
+        if keyword is False or keyword is None:
+            keyword = "falseSchema"
+        names: tuple[str, ...] = ()
+        if keyword == "additionalProperties":
+            allowed = _resolve(self._schema, _subschema_through_refs(self._schema, list(error.schema_path)[:-1]))
+            names = tuple(name for name in error.instance if name not in allowed.get("properties", {}))
+        elif keyword == "required":
+            # One error per missing name, which only its message gives: "'URL' is a required property"
+            names = tuple(name for name in error.validator_value
+                          if name not in error.instance and error.message == f"{name!r} is a required property")
+        yield SchemaError(keyword, _absolute_path(self._schema, list(error.schema_path)), list(error.absolute_path),
+                          error.instance, error.message, names)
+
+
+def _subschema_through_refs(schema: dict, path: list) -> Any:
+    return _subschema(schema, _absolute_path(schema, path))
+
+
+def _absolute_path(schema: dict, path: list) -> list:
+    """python-jsonschema's schema path passes through a ``$ref`` without naming it; the path as
+    jsonschema-rs gives it goes on from the referenced definition (["$defs", "text", "pattern"])."""
+    absolute: list = []
+    node: Any = schema
+    for part in path:
+        while isinstance(node, dict) and "$ref" in node and part not in node:
+            absolute = node["$ref"][2:].split("/")
+            node = _subschema(schema, absolute)
+        absolute.append(part)
+        node = node[part] if isinstance(node, (dict, list)) and not isinstance(part, bool) else None
+    return absolute
+
+
+@lru_cache(maxsize=None)
+def validator(name: str = SCHEMA_NAME, engine: str | None = None):
+    """A compiled validator of a published schema on an engine (default: ``default_engine()``)."""
+    engine = engine or default_engine()
+    if engine == "jsonschema-rs":
+        if find_spec("jsonschema_rs") is None:
+            from tpkit.errors import UsageError
+
+            raise UsageError("the jsonschema-rs engine is not installed here (it has no wheel for this platform); "
+                             "use --engine jsonschema")
+        return _RustValidator(load_schema(name))
+    if engine == "jsonschema":
+        return _PythonValidator(load_schema(name))
+    raise ValueError(f"unknown schema engine {engine!r}; use one of {', '.join(ENGINES)}")
 
 
 def _describe(value: Any) -> str:
@@ -113,12 +267,12 @@ def _text_problem(value: str) -> str:
 
 # One function per keyword: (error, schema, title) -> (code, message, pointer suffix or None), or a list of them
 def _required(error, schema, title):
-    missing = error.message.split('"')[1] if '"' in error.message else error.message
+    missing = error.names[0] if error.names else error.message
     return "TP101", f"add the required property \"{missing}\"", None
 
 
 def _additional(error, schema, title):
-    unexpected = list(error.kind.unexpected)
+    unexpected = list(error.names)
     node = _keyword_node(schema, error)
     allowed = list(node.get("properties", {}))
     return [("TP102", f"unknown property \"{name}\"{_close_matches(name, allowed)}; remove it or fix its spelling", [name])
@@ -217,15 +371,15 @@ _KEYWORDS: dict[str, Callable] = {
 }
 
 
-def schema_problems(data: Any, name: str = SCHEMA_NAME) -> list[tuple[str, str, str]]:
+def schema_problems(data: Any, name: str = SCHEMA_NAME, engine: str | None = None) -> list[tuple[str, str, str]]:
     """Schema errors of a document as (code, message, pointer); empty when valid."""
-    validator = fast_validator(name)
-    if validator.is_valid(data):
+    checker = validator(name, engine)
+    if checker.is_valid(data):
         return []
     schema = load_schema(name)
     problems = []
-    for error in validator.iter_errors(data):
-        keyword = error.kind.name
+    for error in checker.errors(data):
+        keyword = error.keyword
         title = _field_title(schema, list(error.instance_path))
         handler = _KEYWORDS.get(keyword)
         found = handler(error, schema, title) if handler else ("TP109", f"{title or 'value'}: {error.message}", None)

@@ -29,6 +29,7 @@ class Options:
     max_depth: int = DEFAULT_MAX_DEPTH
     today: _dt.date | None = None  # tests pin it; None means the real today
     cache: Path | None = None  # folder of the result cache (see tpkit.cache); None: check every file
+    engine: str | None = None  # JSON Schema engine (tpkit.schema.ENGINES); None: the default one
 
     def day(self) -> _dt.date:
         return self.today or _dt.date.today()
@@ -172,7 +173,7 @@ def check_file(path: Path, display: str, options: Options) -> Result:
         return False
 
     try:
-        problems = schema_problems(loaded.data)
+        problems = schema_problems(loaded.data, engine=options.engine)
     except ValueError:
         # jsonschema-rs refuses data nested deeper than its recursion limit (~256 levels)
         if too_deep():
@@ -278,7 +279,7 @@ def validate_paths(paths: Iterable[str | os.PathLike], options: Options | None =
                     checked_bytes[index] = data
     todo = [index for index, result in enumerate(results) if result is None]
     if todo:
-        _build_checkers()
+        _build_checkers(options.engine)
         workers = 1 if entries else min(jobs, len(todo) // FILES_PER_WORKER)
         with _fewer_collections():
             for index, result in zip(todo, _check_files([files[index] for index in todo], options, workers)):
@@ -311,13 +312,13 @@ def _read_within(path: Path, max_bytes: int) -> bytes | None:
         return None
 
 
-def _build_checkers() -> None:
+def _build_checkers(engine: str | None) -> None:
     """Import the models and rules and compile the schema once, before any worker is forked,
     so that workers share them instead of each building its own."""
     from tpkit import models, rules
-    from tpkit.schema import fast_validator
+    from tpkit.schema import validator
 
-    fast_validator()
+    validator(engine=engine)
     del models, rules  # imported for their side effect: the models are built on import
 
 
