@@ -18,12 +18,9 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import Any, Callable
 
 from tpkit.issues import Issue
-
-if TYPE_CHECKING:
-    from tpkit.validate import Options, Result
 
 FOLDER_NAME = ".tpkit_cache"
 FILE_NAME = "validate.json"
@@ -67,10 +64,10 @@ def code_fingerprint() -> str:
 class ResultCache:
     """The records of one cache folder, for one set of options and one day."""
 
-    def __init__(self, folder: Path, options: "Options", today: str):
+    def __init__(self, folder: Path, settings: list, today: str):
+        """``settings``: every option the results depend on (JSON-serialisable)."""
         self.path = Path(folder) / FILE_NAME
-        self.context = digest(json.dumps(
-            [FORMAT, code_fingerprint(), options.max_bytes, options.max_depth, options.engine, today]).encode())
+        self.context = digest(json.dumps([FORMAT, code_fingerprint(), settings, today]).encode())
         self.records: dict[str, dict] = {}
         self.changed = False
         self._cwd = os.getcwd()
@@ -84,12 +81,10 @@ class ResultCache:
     def _name(self, path: Path, display: str) -> str:
         return f"{os.path.join(self._cwd, path)}\n{display}"
 
-    def result(self, path: Path, display: str, read: Callable[[], bytes | None]) -> "tuple[Result, bytes] | None":
-        """The stored result of checking this file as it is now, and the bytes it was found
-        for; None if there is none. ``read`` gives the file's bytes (or None): only a file
-        with a record is read."""
-        from tpkit.validate import Result
-
+    def result(self, path: Path, display: str, read: Callable[[], bytes | None]) -> "tuple[dict[str, Any], bytes] | None":
+        """The stored result of checking this file as it is now (the fields of a
+        ``validate.Result``), and the bytes it was found for; None if there is none. ``read``
+        gives the file's bytes (or None): only a file with a record is read."""
         record = self.records.get(self._name(path, display))
         if record is None:
             return None
@@ -99,12 +94,12 @@ class ResultCache:
         try:
             issues = [Issue(display, *issue) for issue in record["issues"]]
             positions = {pointer: (line, column) for pointer, (line, column) in record.get("positions", {}).items()}
-            return Result(path, display, issues, entry_id=record["entry_id"], links=tuple(record["links"]),
-                          valid=record["valid"], digest=record["digest"], positions=positions), data
+            return dict(issues=issues, entry_id=record["entry_id"], links=tuple(record["links"]), valid=record["valid"],
+                        digest=record["digest"], positions=positions), data
         except (KeyError, TypeError, ValueError):
             return None
 
-    def store(self, result: "Result") -> None:
+    def store(self, result) -> None:
         """Keep a result checked just now (before collection rules added anything to it)."""
         if result.digest is None:  # the file could not be read: nothing to key it by
             return
@@ -117,7 +112,7 @@ class ResultCache:
         }
         self.changed = True
 
-    def keep_positions(self, result: "Result") -> None:
+    def keep_positions(self, result) -> None:
         """Remember where the file's collection findings were placed (its bytes are unchanged while
         its record is used), so that a later run reports them without reading the file again."""
         record = self.records.get(self._name(result.path, result.display))

@@ -270,11 +270,13 @@ def validate_paths(paths: Iterable[str | os.PathLike], options: Options | None =
     if options.cache is not None and files:
         from tpkit.cache import ResultCache
 
-        cache = ResultCache(options.cache, options, options.day().isoformat())
+        cache = ResultCache(options.cache, [options.max_bytes, options.max_depth, options.engine],
+                            options.day().isoformat())
         for index, (path, display) in enumerate(files):
             found = cache.result(path, display, lambda: _read_within(path, options.max_bytes))
             if found is not None:
-                results[index], data = found
+                fields, data = found
+                results[index] = Result(path, display, **fields)
                 if entries and results[index].valid:
                     checked_bytes[index] = data
     todo = [index for index, result in enumerate(results) if result is None]
