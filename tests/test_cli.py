@@ -170,6 +170,8 @@ def test_new_writes_a_valid_draft(tmp_path):
     assert result.exit_code == 0
     data = json.loads((tmp_path / "vastus-lateralis.json").read_text(encoding="utf-8"))
     assert data["status"] == "draft" and data["name"] == "Vastus Lateralis"
+    assert data["schema_version"] == "1.1" and data["language"] == "en"
+    assert [p["kind"] for p in data["precautions"]] == ["red-flag", "caution"]
     from tpkit.layout import SECTIONS
 
     for key, _ in SECTIONS[:-1]:

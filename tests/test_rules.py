@@ -107,3 +107,40 @@ def test_font_shortcut_agrees_with_the_walk(tmp_path, text):
         walked = rules.check_entry(entry, path, TODAY)
         assert with_text == walked
     assert any(code == "TP213" for code, _, _ in walked) == (text not in ("Pain at the hip", "Tab\u00a0space ×2"))
+
+
+@pytest.mark.parametrize("text", ["Take 5 mg \u202e10\u202c daily", "An \u2066isolate\u2069 here", "Plain – text"])
+def test_bidi_controls_found_written_or_escaped(tmp_path, text):
+    data = json.loads(json.dumps(SAMPLE))
+    data["conclusion"] = text
+    path = tmp_path / f"{data['id']}.json"
+    for ensure_ascii in (False, True):
+        raw = json.dumps(data, ensure_ascii=ensure_ascii)
+        entry = Entry.model_validate(json.loads(raw))
+        with_text = rules.check_entry(entry, path, TODAY, raw)
+        assert with_text == rules.check_entry(entry, path, TODAY)
+        codes = {code for code, _, pointer in with_text if pointer == "/conclusion"}
+        # a bidirectional control is reported once, as such, not also as a character the fonts lack
+        assert codes == ({"TP215"} if text != "Plain – text" else set())
+
+
+def test_one_point_oh_properties_and_dry_needling_caution(tmp_path):
+    data = json.loads(json.dumps(SAMPLE))
+    data["schema_version"] = "1.0"
+    data.pop("language", None)
+    data.pop("precautions", None)
+    assert any(group["category"] == "dry-needling" for group in data["corrective_actions"])
+    path = tmp_path / f"{data['id']}.json"
+
+    def codes(data):
+        return sorted(code for code, _, _ in rules.check_entry(Entry.model_validate(data), path, TODAY)
+                      if code in ("TP216", "TP217"))
+
+    assert codes(data) == ["TP217"]
+    caution = {"kind": "caution", "text": "Needling risks.", "applies_to": "dry-needling"}
+    assert codes({**data, "precautions": [caution]}) == ["TP216"]
+    assert codes({**data, "precautions": [caution], "language": "en"}) == ["TP216", "TP216"]
+    for version in ("1.1", "1.2", "1.10"):
+        assert codes({**data, "schema_version": version, "precautions": [caution], "language": "en"}) == []
+    other = {**caution, "applies_to": "manual-therapy"}
+    assert codes({**data, "schema_version": "1.1", "precautions": [other]}) == ["TP217"]

@@ -67,8 +67,40 @@ def test_vocabularies_match_the_code():
     assert tuple(defs["body_region"]["enum"]) == BODY_REGIONS
     assert tuple(defs["segment"]["enum"]) == SEGMENTS
     assert tuple(load_schema()["properties"]["region"]["enum"]) == REGIONS
-    category = load_schema()["properties"]["corrective_actions"]["items"]["properties"]["category"]["enum"]
-    assert tuple(category) == CATEGORIES
+    assert tuple(defs["category"]["enum"]) == CATEGORIES
+    properties = load_schema()["properties"]
+    for used in (properties["corrective_actions"]["items"]["properties"]["category"],
+                 properties["precautions"]["items"]["properties"]["applies_to"]):
+        assert used["$ref"] == "#/$defs/category"
+
+
+# BCP 47 (RFC 5646) tags in their usual case, and near misses; the schema and the model decide alike.
+LANGUAGE_TAGS = {
+    "en": True, "en-GB": True, "de": True, "pt-BR": True, "es-419": True, "zh-Hant-TW": True, "sr-Latn-RS": True,
+    "zh-yue-HK": True, "de-CH-1901": True, "sl-rozaj-biske": True, "en-US-x-twain": True, "de-DE-u-co-phonebk": True,
+    "haw": True,
+    "": False, "e": False, "english": False, "en_GB": False, "en-gb": False, "EN": False, "en-GB-": False,
+    "en--GB": False, "en-Latn-gb": False, "zh-hant": False, "x-private": False, "i-klingon": False, "en-GB ": False,
+    "en-x": False, "en-a": False, "12": False, "en-GBR": False,
+}
+
+
+@pytest.mark.parametrize("tag", LANGUAGE_TAGS, ids=lambda tag: repr(tag))
+def test_language_tags(tag):
+    from pydantic import ValidationError
+
+    from tpkit.models import Entry
+
+    data = json.loads((CASES / "valid" / "language-and-precautions.json").read_text(encoding="utf-8"))
+    data["language"] = tag
+    assert reference_validator().is_valid(data) == LANGUAGE_TAGS[tag]
+    assert fast_validator().is_valid(data) == LANGUAGE_TAGS[tag]
+    try:
+        Entry.model_validate(data)
+        model_ok = True
+    except ValidationError:
+        model_ok = False
+    assert model_ok == LANGUAGE_TAGS[tag]
 
 
 @pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.stem)

@@ -20,6 +20,13 @@ anterior-forearm posterior-forearm palmar-wrist dorsal-wrist palm dorsal-hand th
 chest upper-abdomen lower-abdomen scapular interscapular lumbar sacral gluteal groin
 lateral-hip anterior-thigh lateral-thigh medial-thigh posterior-thigh anterior-knee lateral-knee medial-knee posterior-knee
 anterior-leg lateral-leg posterior-leg medial-ankle lateral-ankle heel dorsal-foot plantar-foot toes""".split()
+CATEGORIES = ["dry-needling", "manual-therapy", "stretching", "strengthening", "posture-and-movement", "self-care"]
+# BCP 47 (RFC 5646) well-formed language tags in their conventional case: language (2-3 letters,
+# optional extended subtags), script (Titlecase), region (upper case or 3 digits), variants,
+# extensions and private use. Grandfathered tags (i-klingon...) and bare private use are refused;
+# the case is fixed so that one language has one spelling across a collection and its exports.
+LANGUAGE_TAG = ("^[a-z]{2,3}(-[a-z]{3}){0,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?"
+                "(-([a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*(-[a-wyz0-9](-[a-z0-9]{2,8})+)*(-x(-[a-z0-9]{1,8})+)?$")
 SEGMENTS = ([f"C{i}" for i in range(1, 9)] + [f"T{i}" for i in range(1, 13)] + [f"L{i}" for i in range(1, 6)]
             + [f"S{i}" for i in range(1, 6)] + ["Co1"]
             + [f"CN {r}" for r in "I II III IV V V1 V2 V3 VI VII VIII IX X XI XII".split()])
@@ -82,7 +89,7 @@ citation = {
 }
 schema = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "$id": "https://tpkit.dev/schemas/muscle-entry/1.0/muscle-entry.schema.json",
+    "$id": "https://tpkit.dev/schemas/muscle-entry/1.1/muscle-entry.schema.json",
     "title": "tpkit muscle entry",
     "description": "One muscle's trigger point entry, content model version 1 (schema_version 1.x).",
     "type": "object",
@@ -93,7 +100,8 @@ schema = {
     "properties": {
         "$schema": {"title": "Schema", "description": "Optional path or URL of this schema, so an editor's IDE can find it.", "type": "string"},
         "id": {"title": "Entry id", "description": "Slug naming the muscle, equal to the file name without .json, e.g. \"gluteus-minimus\".", "$ref": "#/$defs/slug"},
-        "schema_version": {"title": "Schema version", "description": "Content model version: \"1.0\" for this version.", "type": "string", "pattern": "^1\\.[0-9]+$"},
+        "schema_version": {"title": "Schema version", "description": "Content model version, \"1.0\" or \"1.1\" (a later 1.x reads the same); an entry using `language` or `precautions` declares \"1.1\" or later.", "type": "string", "pattern": "^1\\.[0-9]+$"},
+        "language": {"title": "Language", "description": "Content model 1.1: BCP 47 tag of the entry's text, e.g. \"en\", \"en-GB\", \"de\", \"pt-BR\" (default \"en\"); exports declare it as the document language.", "type": "string", "pattern": LANGUAGE_TAG},
         "name": text("Name", "The muscle or muscle group, e.g. \"Gluteus Minimus\"."),
         "status": {"title": "Status", "description": "Editorial status; only published entries print without a DRAFT or REVIEW mark.", "enum": ["draft", "review", "published"]},
         "updated": {"title": "Updated", "description": "Date of the last editorial change, YYYY-MM-DD; not in the future.", "type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
@@ -132,8 +140,13 @@ schema = {
             ["muscle", "origin", "insertion", "innervation"])),
         "examination": objlist("Patient Examination", "How to examine for these trigger points.", obj("Examination", "One examination step.",
             {"name": text("Name", "The test, e.g. \"Palpation\"."), "description": text("Description", "How it is done and what it shows.")}, ["name", "description"])),
+        "precautions": objlist("Precautions", "Content model 1.1: red flags (signs that need medical assessment rather than trigger point care) and cautions (risks of a corrective action); at least one item when present.", obj("Precaution", "One red flag or caution.", {
+            "kind": {"title": "Kind", "description": "red-flag: a sign that needs medical assessment (night pain, fever, progressive weakness...); caution: a risk of a corrective action.", "enum": ["red-flag", "caution"]},
+            "text": text("Text", "The sign or the risk, in one paragraph."),
+            "applies_to": {"title": "Applies to", "description": "The corrective action category the precaution concerns, e.g. \"dry-needling\" for needling near the pleura.", "$ref": "#/$defs/category"}},
+            ["kind", "text"])),
         "corrective_actions": objlist("Corrective Actions", "Treatment and self-care, grouped by category; each category at most once.", obj("Category of actions", "Actions of one category.", {
-            "category": {"title": "Category", "description": "The kind of action.", "enum": ["dry-needling", "manual-therapy", "stretching", "strengthening", "posture-and-movement", "self-care"]},
+            "category": {"title": "Category", "description": "The kind of action.", "$ref": "#/$defs/category"},
             "items": objlist("Items", "The actions.", obj("Action item", "One action.", {"name": text("Name", "The action, e.g. \"Clamshells\"."), "instructions": text("Instructions", "How to do it.")}, ["name", "instructions"]))},
             ["category", "items"])),
         "conclusion": text("Conclusion", "Closing paragraph."),
@@ -144,6 +157,7 @@ schema = {
                  "type": "string", "minLength": 1, "pattern": TEXT_PATTERN},
         "slug": {"title": "Slug", "description": "Lower-case letters, digits and single hyphens, at most 64 characters.", "type": "string", "maxLength": 64, "pattern": SLUG},
         "body_region": {"title": "Body region", "description": "A code of the body-chart vocabulary.", "enum": REGIONS},
+        "category": {"title": "Category", "description": "A corrective action category.", "enum": CATEGORIES},
         "segment": {"title": "Segment", "description": "A spinal segment or cranial nerve.", "enum": SEGMENTS},
         "citation": citation,
     },

@@ -1,7 +1,7 @@
-"""Typed pydantic models of a muscle entry (content model version 1).
+"""Typed pydantic models of a muscle entry (content model version 1.1).
 
 The JSON Schema in ``schemas/`` is the published contract; these models are
-its typed mirror for code. ``tests/test_schema_model_agreement.py`` runs every
+its typed mirror for code. ``tests/test_schema.py`` runs every
 sample and test case through both so that they cannot drift apart.
 """
 
@@ -17,6 +17,10 @@ from tpkit.vocabulary import BODY_REGIONS, CATEGORIES, REGIONS, SEGMENTS, STATUS
 _CONTROL = "\\u0000-\\u001f\\u007f-\\u009f"
 TEXT_PATTERN = f"^[^\\s{_CONTROL}](?:[^{_CONTROL}]*[^\\s{_CONTROL}])?$"
 SLUG_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
+# BCP 47 in its conventional case; tools/make_schema.py says why this form.
+LANGUAGE_PATTERN = (r"^[a-z]{2,3}(-[a-z]{3}){0,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?"
+                    r"(-([a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*(-[a-wyz0-9](-[a-z0-9]{2,8})+)*(-x(-[a-z0-9]{1,8})+)?$")
+DEFAULT_LANGUAGE = "en"
 
 Text = Annotated[str, StringConstraints(strict=True, min_length=1, pattern=TEXT_PATTERN)]
 Slug = Annotated[str, StringConstraints(strict=True, max_length=64, pattern=SLUG_PATTERN)]
@@ -100,6 +104,12 @@ class Examination(_Strict):
     description: Text
 
 
+class Precaution(_Strict):
+    kind: Literal["red-flag", "caution"]
+    text: Text
+    applies_to: Category | None = None
+
+
 class CorrectiveItem(_Strict):
     name: Text
     instructions: Text
@@ -180,6 +190,7 @@ class Entry(_Strict):
     schema_: str | None = Field(default=None, alias="$schema")
     id: Slug
     schema_version: Annotated[str, StringConstraints(strict=True, pattern=r"^1\.[0-9]+$")]
+    language: Annotated[str, StringConstraints(strict=True, pattern=LANGUAGE_PATTERN)] | None = None
     name: Text
     status: Status
     updated: _dt.date
@@ -200,9 +211,20 @@ class Entry(_Strict):
     associated_trigger_points: list[AssociatedMuscle] = Field(min_length=1)
     anatomy: list[AnatomyRow] = Field(min_length=1)
     examination: list[Examination] = Field(min_length=1)
+    precautions: list[Precaution] | None = Field(default=None, min_length=1)
     corrective_actions: list[CorrectiveGroup] = Field(min_length=1)
     conclusion: Text
     citations: list[Citation] = Field(min_length=1)
+
+    @property
+    def minor_version(self) -> int:
+        """The x of "1.x": 0 for a 1.0 entry, which may not use the 1.1 properties."""
+        return int(self.schema_version.split(".")[1])
+
+    @property
+    def document_language(self) -> str:
+        """The BCP 47 tag exports declare: the entry's ``language``, else English."""
+        return self.language or DEFAULT_LANGUAGE
 
     @field_validator("updated", mode="before")
     @classmethod

@@ -50,8 +50,8 @@ _RULES = [
     Rule("TP007", "error", "the JSON is nested too deeply",
          "An entry is at most a few levels deep; deeper nesting (default limit 64) is refused to protect the tools."),
     Rule("TP101", "error", "a required property is missing",
-         "Every section of the content model is required except `$schema`, `authors`, `license` and "
-         "`trigger_points`. Citations need `author` or `editor`, plus `publisher` (book, chapter), "
+         "Every section of the content model is required except `$schema`, `authors`, `license`, "
+         "`trigger_points`, `language` and `precautions`; a precaution needs `kind` and `text`. Citations need `author` or `editor`, plus `publisher` (book, chapter), "
          "`container-title` (chapter, article-journal) or `URL` and `accessed` (webpage)."),
     Rule("TP102", "error", "a property is not part of the content model",
          "Unknown properties are errors so that typos never pass silently. Check the spelling against "
@@ -62,13 +62,15 @@ _RULES = [
     Rule("TP104", "error", "a value is not in its vocabulary",
          "`status`: draft, review, published. `region`: head-neck, shoulder-arm, forearm-hand, trunk, hip-pelvis, "
          "thigh-knee, leg-foot. Body regions, segments (C1–C8, T1–T12, L1–L5, S1–S5, Co1, CN I–CN XII, CN V1–CN V3), "
-         "corrective action categories and citation types are listed in the content model and the schema."),
+         "corrective action categories (also `applies_to` of a precaution), precaution kinds (red-flag, caution) "
+         "and citation types are listed in the content model and the schema."),
     Rule("TP105", "error", "a text is empty, padded with white space, or holds a control character",
          "Every text is non-empty, has no leading or trailing white space and no control characters "
          "(tabs, line breaks, NUL). Each text is one paragraph."),
     Rule("TP106", "error", "a value does not have the required form",
          "Ids and citation keys are slugs (lower-case letters, digits, single hyphens, at most 64 characters); "
-         "`schema_version` is \"1.0\"; `updated` is a real date YYYY-MM-DD; URLs start with http(s)://; "
+         "`schema_version` is \"1.1\" (\"1.0\" still reads); `language` is a BCP 47 tag in its usual case "
+         "(\"en\", \"en-GB\", \"sr-Latn-RS\"); `updated` is a real date YYYY-MM-DD; URLs start with http(s)://; "
          "DOIs start with 10.; `license` is an SPDX identifier."),
     Rule("TP107", "error", "a list has too few or too many items",
          "Most sections need at least one item; a CSL date has one date of one to three numbers."),
@@ -115,11 +117,25 @@ _RULES = [
          "Characters outside them (emoji, CJK, some symbols) would print as boxes; replace them."),
     Rule("TP214", "error", "an entry names itself as an associated muscle",
          "`associated_trigger_points` lists other muscles; remove the entry's own id."),
+    Rule("TP215", "warning", "a text holds a bidirectional control character",
+         "The invisible characters U+202A–U+202E and U+2066–U+2069 reorder the text around them when it is shown: "
+         "\"5 mg 10\" can display as \"01 gm 5\", and a reviewer reads something other than what prints. "
+         "They are never needed in an entry's text; delete them (an editor that shows invisible characters helps)."),
+    Rule("TP216", "error", "a content model 1.1 property in an entry that declares 1.0",
+         "`language` and `precautions` came with content model 1.1. A tool that reads 1.0 entries does not know them, "
+         "so an entry that uses them declares \"schema_version\": \"1.1\" (or a later 1.x). Change the version "
+         "or remove the property."),
+    Rule("TP217", "warning", "dry needling without a caution that applies to it",
+         "An entry that recommends dry needling says what the needle risks (the pleura, a nerve or vessel on its path, "
+         "bleeding): add to `precautions` an item {\"kind\": \"caution\", \"text\": ..., \"applies_to\": "
+         "\"dry-needling\"} and declare \"schema_version\": \"1.1\"."),
 ]
 
 RULES: dict[str, Rule] = {rule.code: rule for rule in _RULES}
 
 Finding = tuple[str, str, str]  # (code, message, pointer)
+# The properties content model 1.1 added: an entry that declares "1.0" may not use them.
+PROPERTIES_SINCE_1_1 = ("language", "precautions")
 Where = tuple[str | int, ...]  # a path into the entry, e.g. ("actions", 0, "description")
 
 
@@ -168,6 +184,8 @@ def prose(entry: "Entry") -> Iterator[tuple[Where, str]]:
     for i, item in enumerate(entry.examination):
         yield ("examination", i, "name"), item.name
         yield ("examination", i, "description"), item.description
+    for i, precaution in enumerate(entry.precautions or ()):
+        yield ("precautions", i, "text"), precaution.text
     for i, group in enumerate(entry.corrective_actions):
         for j, item in enumerate(group.items):
             yield ("corrective_actions", i, "items", j, "name"), item.name
@@ -203,6 +221,7 @@ def _list_keys(entry: "Entry") -> Iterator[tuple[str, str, list[str]]]:
     yield "/associated_trigger_points", "associated muscle", [a.muscle for a in entry.associated_trigger_points]
     yield "/anatomy", "anatomy row", [_norm(r.muscle) for r in entry.anatomy]
     yield "/examination", "examination", [_norm(e.name) for e in entry.examination]
+    yield "/precautions", "precaution", [_norm(p.text) for p in entry.precautions or ()]
     yield "/corrective_actions", "category", [g.category for g in entry.corrective_actions]
     for i, group in enumerate(entry.corrective_actions):
         yield f"/corrective_actions/{i}/items", "corrective action", [_norm(item.name) for item in group.items]
@@ -215,7 +234,7 @@ def _list_keys(entry: "Entry") -> Iterator[tuple[str, str, list[str]]]:
 _ITEM_POINTER_SUFFIX = {
     "/actions": "/action", "/perpetuating_factors": "/factor", "/differential_diagnosis": "/condition",
     "/associated_trigger_points": "/muscle", "/anatomy": "/muscle", "/examination": "/name",
-    "/corrective_actions": "/category", "/citations": "/id", "/authors": "/name",
+    "/corrective_actions": "/category", "/citations": "/id", "/authors": "/name", "/precautions": "/text",
 }
 
 
@@ -317,16 +336,38 @@ def check_entry(entry: "Entry", path: Path, today: _dt.date, text: str | None = 
             add(("TP214", f"\"{item.muscle}\" is this entry's own id; list other muscles only",
                  f"/associated_trigger_points/{i}/muscle"))
 
+    if entry.minor_version == 0:
+        for name in PROPERTIES_SINCE_1_1:
+            if getattr(entry, name) is not None:
+                add(("TP216", f"{name} is a content model 1.1 property, but the entry declares schema_version "
+                              f"\"{entry.schema_version}\"; set \"schema_version\": \"1.1\" or remove {name}", f"/{name}"))
+
+    for i, group in enumerate(entry.corrective_actions):
+        if group.category == "dry-needling" and not any(
+                p.kind == "caution" and p.applies_to == "dry-needling" for p in entry.precautions or ()):
+            add(("TP217", "dry needling is recommended but no precaution is a caution with "
+                          "\"applies_to\": \"dry-needling\"; add one that says what the needle risks",
+                 f"/corrective_actions/{i}/category"))
+
     findings.extend(_near_duplicates(entry))
 
-    if text is not None and "\\u" not in text and drawable(text.encode().translate(None, _ASCII).decode()):
-        # Every printed string is a piece of the text, written without escapes, and the fonts
-        # draw all of printable ASCII (a JSON string cannot hold a control character unescaped).
+    # Every printed string is a piece of the text, written without escapes, and the fonts
+    # draw all of printable ASCII (a JSON string cannot hold a control character unescaped).
+    fonts_fine = text is not None and "\\u" not in text and drawable(text.encode().translate(None, _ASCII).decode())
+    bidi_free = text is not None and not _BIDI_CONTROL.search(text) and not _ESCAPED_BIDI_CONTROL.search(text)
+    if fonts_fine and bidi_free:
         return findings
     for where, printed in printed_strings(entry):
         if printed.isascii():
             continue
-        missing = undrawable(printed)
+        controls = list(dict.fromkeys(_BIDI_CONTROL.findall(printed)))
+        if controls:
+            shown = ", ".join(f"U+{ord(ch):04X}" for ch in controls)
+            add(("TP215", f"the text holds the invisible bidirectional control character{'s' if len(controls) > 1 else ''} "
+                          f"{shown}, which can reorder what it shows; delete {'it' if len(controls) == 1 else 'them'}",
+                 pointer_from(where)))
+        # a bidirectional control is TP215's to report, whether or not the fonts map it
+        missing = [ch for ch in undrawable(printed) if ch not in controls] if not fonts_fine else []
         if missing:
             shown = ", ".join(f"{ch!r} (U+{ord(ch):04X})" for ch in missing)
             add(("TP213", f"the handout fonts cannot draw {shown}; replace {'it' if len(missing) == 1 else 'them'}",
@@ -335,6 +376,8 @@ def check_entry(entry: "Entry", path: Path, today: _dt.date, text: str | None = 
 
 
 _CITATION_MARK = re.compile(r"\[@[^\[\]]*\]")
+_BIDI_CONTROL = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_ESCAPED_BIDI_CONTROL = re.compile(r"\\u20(2[a-eA-E]|6[6-9])")  # as JSON may write it
 _ASCII = bytes(range(128))
 
 # Words are compared as UTF-8 bytes: split at ASCII punctuation and white space and at the

@@ -20,7 +20,8 @@ def new_entry(entry_id: str, name: str | None = None, today: _dt.date | None = N
     return {
         "$schema": "../schemas/muscle-entry.schema.json",
         "id": entry_id,
-        "schema_version": "1.0",
+        "schema_version": "1.1",
+        "language": "en",
         "name": name,
         "status": "draft",
         "updated": today.isoformat(),
@@ -50,6 +51,12 @@ def new_entry(entry_id: str, name: str | None = None, today: _dt.date | None = N
             "innervation": {"nerve": f"{FILL} nerve", "roots": ["L1", "L2"]},
         }],
         "examination": [{"name": f"{FILL} a test", "description": f"{FILL} how it is done and what it shows."}],
+        "precautions": [
+            {"kind": "red-flag", "text": f"{FILL} a sign that needs medical assessment rather than trigger point care, "
+                                         "e.g. night pain, fever, progressive weakness."},
+            {"kind": "caution", "text": f"{FILL} a risk of a corrective action, or remove this item.",
+             "applies_to": "self-care"},
+        ],
         "corrective_actions": [{"category": "self-care", "items": [{"name": f"{FILL} an action", "instructions": f"{FILL} how to do it."}]}],
         "conclusion": f"{FILL} a closing paragraph.",
         "citations": [{

@@ -299,7 +299,8 @@ def _pattern(error, schema, title):
         return "TP105", f"{title or 'text'}: {_text_problem(error.instance)}", None
     examples = {
         "Slug": "lower-case letters, digits and single hyphens, e.g. \"gluteus-minimus\"",
-        "Schema version": "\"1.0\"",
+        "Schema version": "\"1.1\" (or \"1.0\" for an entry without language and precautions)",
+        "Language": "a BCP 47 language tag in its usual case, such as \"en\", \"en-GB\", \"de\" or \"pt-BR\"",
         "Updated": "a date written YYYY-MM-DD",
         "URL": "an address starting http:// or https://",
         "DOI": "a DOI such as \"10.1000/xyz123\" without https://doi.org/",

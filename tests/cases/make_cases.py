@@ -15,15 +15,17 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BASE = json.loads((HERE / "valid" / "minimal-entry.json").read_text(encoding="utf-8"))
+# Content model 1.1: language and precautions
+BASE_1_1 = json.loads((HERE / "valid" / "language-and-precautions.json").read_text(encoding="utf-8"))
 
 
 def dump(data) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def mutate(change):
+def mutate(change, base=BASE):
     def build(name):
-        data = copy.deepcopy(BASE)
+        data = copy.deepcopy(base)
         data["id"] = name
         change(data)
         return dump(data)
@@ -119,6 +121,23 @@ CASES = {
     "tp212-near-duplicate-item": (mutate(lambda d: d["symptoms"].append(d["indications"][0] + ".")), [("TP212", '"symptoms"', "last-item")]),
     "tp213-undrawable-character": (mutate(setitem(["conclusion"], "Keep moving \U0001F3C3 and stretch daily [@simons1999].")),
                                    [("TP213", '"conclusion"')]),
+    "tp215-bidi-control-character": (mutate(setitem(["conclusion"], "Take 5 mg \u202e10\u202c times a day [@simons1999].")),
+                                     [("TP215", '"conclusion"')]),
+    "tp215-bidi-isolate-in-citation": (mutate(setitem(["citations", 0, "title"], "Myofascial Pain \u2067and\u2069 Dysfunction")),
+                                       [("TP215", '"title": "Myofascial Pain')]),
+    "tp216-language-in-1-0-entry": (mutate(setitem(["language"], "en-GB")), [("TP216", '"language"')]),
+    "tp216-precautions-in-1-0-entry": (mutate(setitem(["precautions"], BASE_1_1["precautions"][1:2])), [("TP216", '"precautions"')]),
+    "tp217-dry-needling-without-caution": (mutate(delitem(["precautions", 0]), BASE_1_1), [("TP217", '"category": "dry-needling"')]),
+    "tp217-needling-red-flag-is-no-caution": (
+        mutate(setitem(["precautions", 0, "kind"], "red-flag"), BASE_1_1), [("TP217", '"category": "dry-needling"')]),
+    "tp106-language-not-bcp47": (mutate(setitem(["language"], "en_GB"), BASE_1_1), [("TP106", '"language"')]),
+    "tp106-language-case": (mutate(setitem(["language"], "EN-gb"), BASE_1_1), [("TP106", '"language"')]),
+    "tp104-unknown-precaution-kind": (mutate(setitem(["precautions", 1, "kind"], "warning"), BASE_1_1), [("TP104", '"warning"')]),
+    "tp104-unknown-applies-to": (mutate(setitem(["precautions", 3, "applies_to"], "massage"), BASE_1_1), [("TP104", '"massage"')]),
+    "tp107-empty-precautions": (mutate(setitem(["precautions"], []), BASE_1_1), [("TP107", '"precautions"')]),
+    "tp101-precaution-without-text": (mutate(delitem(["precautions", 1, "text"]), BASE_1_1), [("TP101", '"kind": "red-flag"', 1, -1)]),
+    "tp208-duplicate-precaution": (mutate(lambda d: d["precautions"].append(dict(d["precautions"][1])), BASE_1_1),
+                                   [("TP208", '"text": "Pain at night', 2)]),
     "tp214-associated-with-itself": (mutate(lambda d: d["associated_trigger_points"].append({"muscle": d["id"], "note": "Itself."})),
                                      [("TP214", '"muscle": "tp214-associated-with-itself"')]),
 }
