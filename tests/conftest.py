@@ -9,6 +9,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTRIES = ROOT / "entries"
+# How many sample entries there are: tests that count checked files follow the collection.
+SAMPLE_COUNT = len(list(ENTRIES.glob("*.json")))
 CASES = Path(__file__).resolve().parent / "cases"
 # The day the tests pretend it is, so that "updated in the future" never depends on the clock.
 TODAY = _dt.date(2026, 11, 21)

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 import tpkit.validate
-from conftest import CASES, ENTRIES, TODAY
+from conftest import CASES, ENTRIES, SAMPLE_COUNT, TODAY
 from tpkit import cache
 from tpkit.cli import cli
 from tpkit.models import Entry
@@ -62,7 +62,7 @@ def test_unchanged_files_are_not_checked_again_and_report_the_same(tmp_path, che
 
 def test_an_edited_file_is_checked_again_and_only_it(collection, checked):
     assert invoke("validate", "--strict", str(collection)).exit_code == 0
-    assert len(checked) == 5
+    assert len(checked) == SAMPLE_COUNT
     checked.clear()
     path = collection / "piriformis.json"
     data = json.loads(path.read_text(encoding="utf-8"))
@@ -78,7 +78,7 @@ def test_collection_rules_always_run_afresh(collection, checked):
     checked.clear()
     (collection / "piriformis.json").unlink()
     result = invoke("validate", "--strict", str(collection))
-    assert checked == []  # the other four are answered from the cache...
+    assert checked == []  # the others are answered from the cache...
     assert result.exit_code == 1 and 'associated muscle "piriformis" has no entry' in result.output  # ...and linked afresh
     (collection / "piriformis.json").write_bytes((ENTRIES / "piriformis.json").read_bytes())
     shutil.copy(collection / "piriformis.json", collection / "copy.json")
@@ -90,23 +90,23 @@ def test_results_depend_on_the_day_the_options_and_tpkit_itself(collection, chec
     folder = cache.default_folder()
     validate_paths([collection], Options(today=TODAY, cache=folder))
     validate_paths([collection], Options(today=TODAY, cache=folder))
-    assert len(checked) == 5
+    assert len(checked) == SAMPLE_COUNT
     for options in (Options(today=TODAY.replace(day=22), cache=folder),
                     Options(today=TODAY, max_bytes=4_000_000, cache=folder)):
         checked.clear()
         validate_paths([collection], options)
-        assert len(checked) == 5, options
+        assert len(checked) == SAMPLE_COUNT, options
     checked.clear()
     monkeypatch.setattr(cache, "_code_fingerprint", "another tpkit")
     validate_paths([collection], Options(today=TODAY, max_bytes=4_000_000, cache=folder))
-    assert len(checked) == 5
+    assert len(checked) == SAMPLE_COUNT
 
 
 def test_cached_entries_equal_checked_ones(collection):
     options = Options(today=TODAY, cache=cache.default_folder())
     first = validate_paths([collection], options).entries()
     second = validate_paths([collection], options).entries()
-    assert first == second and len(first) == 5
+    assert first == second and len(first) == SAMPLE_COUNT
     # The model reads entry files as JSON (model_validate_json) as it reads parsed data.
     for path in [*ENTRIES.glob("*.json"), *(CASES / "valid").glob("*.json")]:
         assert Entry.model_validate_json(path.read_bytes()) == Entry.model_validate(json.loads(path.read_bytes()))
@@ -133,13 +133,13 @@ def test_a_broken_or_unwritable_cache_is_ignored(collection, tmp_path, monkeypat
     (folder / cache.FILE_NAME).write_text("{not json", encoding="utf-8")
     checked.clear()
     assert invoke("validate", "--strict", str(collection)).exit_code == 0
-    assert len(checked) == 5
+    assert len(checked) == SAMPLE_COUNT
     json.loads((folder / cache.FILE_NAME).read_text(encoding="utf-8"))  # written afresh
     blocked = tmp_path / "a-file"
     blocked.write_text("not a folder")
     monkeypatch.setenv("TPKIT_CACHE_DIR", str(blocked / "cache"))
     result = invoke("validate", "--strict", str(collection))
-    assert result.exit_code == 0 and "5 files checked" in result.output
+    assert result.exit_code == 0 and f"{SAMPLE_COUNT} files checked" in result.output
 
 
 def test_no_cache_writes_no_cache(collection):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import CASES, ENTRIES, ROOT
+from conftest import CASES, ENTRIES, ROOT, SAMPLE_COUNT
 from tpkit.cli import cli
 from tpkit.issues import Issue
 from tpkit.reporters import REPORTERS
@@ -95,12 +95,12 @@ def test_junit_is_well_formed_xml_for_real_problems():
 def test_samples_are_valid_in_strict_mode():
     result = invoke("validate", "--strict", str(ENTRIES))
     assert result.exit_code == 0, result.output
-    assert result.output == "5 files checked: 0 errors, 0 warnings\n"
+    assert result.output == f"{SAMPLE_COUNT} files checked: 0 errors, 0 warnings\n"
 
 
 def test_default_path_is_entries(monkeypatch):
     monkeypatch.chdir(ROOT)
-    assert invoke("validate").output.startswith("5 files checked")
+    assert invoke("validate").output.startswith(f"{SAMPLE_COUNT} files checked")
 
 
 def test_missing_path_is_a_usage_error(tmp_path):
