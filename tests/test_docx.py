@@ -19,7 +19,7 @@ import pytest
 from docx.oxml.ns import qn
 from lxml import etree
 
-from tpkit.document import Paragraph, Run
+from tpkit.document import Paragraph, Run, SubHeading
 from tpkit.layout import SECTIONS, TABLE_HEADER, build_document
 from tpkit.writers import RenderOptions, document_time
 from tpkit.writers import docx as docx_writer
@@ -117,8 +117,7 @@ def test_every_sample_reads_back(documents, rendered):
         headings = [p.text for p in paragraphs if p.style.name == "Heading 1"]
         assert headings == HEADINGS, key
         sub = [p.text for p in paragraphs if p.style.name == "Heading 2"]
-        corrective = next(s for s in document.sections if s.key == "corrective_actions")
-        assert sub == [b.text for b in corrective.blocks if hasattr(b, "text")]
+        assert sub == [b.text for section in document.sections for b in section.blocks if isinstance(b, SubHeading)]
 
         # the innervation table: header row repeats, widths follow the layout's
         assert len(d.tables) == 1
@@ -220,8 +219,11 @@ def test_language_reaches_styles_and_properties(documents):
     styles = etree.fromstring(part(blob, "word/styles.xml"))
     assert styles.find("w:docDefaults/w:rPrDefault/w:rPr/w:lang", NS).get(qn("w:val")) == "de-DE"
     assert reopen(blob).core_properties.language == "de-DE"
-    english = etree.fromstring(part(docx_writer.render(document, RenderOptions()), "word/styles.xml"))
-    assert english.find("w:docDefaults/w:rPrDefault/w:rPr/w:lang", NS).get(qn("w:val")) == "en-US"
+    # The template's "en-US" stands where the entry's tag covers it, and gives way where not.
+    for language, expected in (("en", "en-US"), ("en-US", "en-US"), ("en-GB", "en-GB"), ("pt-BR", "pt-BR")):
+        changed = dataclasses.replace(document, meta=dataclasses.replace(document.meta, language=language))
+        styles = etree.fromstring(part(docx_writer.render(changed, RenderOptions()), "word/styles.xml"))
+        assert styles.find("w:docDefaults/w:rPrDefault/w:rPr/w:lang", NS).get(qn("w:val")) == expected, language
     assert b"proofState" not in part(blob, "word/settings.xml")
 
 

@@ -34,6 +34,7 @@ SECTIONS = (
     ("associated_trigger_points", "Associated Trigger Points"),
     ("anatomy", "Anatomy and Innervation"),
     ("examination", "Patient Examination"),
+    ("precautions", "Precautions"),  # only when the entry has any
     ("corrective_actions", "Corrective Actions"),
     ("conclusion", "Conclusion"),
     ("references", "References"),
@@ -41,6 +42,8 @@ SECTIONS = (
 TABLE_HEADER = ("Muscle", "Origin", "Insertion", "Innervation")
 TABLE_WIDTHS = (0.2, 0.28, 0.26, 0.26)
 STATUS_MARKS = {"draft": "DRAFT", "review": "REVIEW"}
+RED_FLAG_LEAD = "Seek medical assessment if"
+CAUTION_LEAD = "Cautions"
 
 
 def collection_order(entries: Iterable["Entry"]) -> list["Entry"]:
@@ -157,6 +160,16 @@ def build_document(entry: "Entry", *, names: Mapping[str, str] | None = None, st
     for group in entry.corrective_actions:
         corrective.append(("h", CATEGORY_LABELS[group.category]))
         corrective.append(bullets(item(i.name, i.instructions) for i in group.items))
+    # Red flags first, then cautions; each names the category it applies to as its lead term.
+    # The two leads are sub-headings so that every writer keeps them with their list and the
+    # book's outline shows them, without a block type of their own.
+    precautions: list = []
+    for kind, lead in (("red-flag", RED_FLAG_LEAD), ("caution", CAUTION_LEAD)):
+        listed = [p for p in entry.precautions or () if p.kind == kind]
+        if listed:
+            precautions.append(("h", lead))
+            precautions.append(bullets(item(CATEGORY_LABELS[p.applies_to] if p.applies_to else None, p.text)
+                                       for p in listed))
     table_rows = [
         [inlines.runs(row.muscle), inlines.runs(row.origin), inlines.runs(row.insertion),
          inlines.runs(f"{row.innervation.nerve} ({format_segments(row.innervation.roots)})")]
@@ -180,10 +193,12 @@ def build_document(entry: "Entry", *, names: Mapping[str, str] | None = None, st
                   for a in entry.associated_trigger_points)]),
         ("anatomy", "Anatomy and Innervation", [("table", table_rows)]),
         ("examination", "Patient Examination", [bullets(item(e.name, e.description) for e in entry.examination)]),
+        ("precautions", "Precautions", precautions),
         ("corrective_actions", "Corrective Actions", corrective),
         ("conclusion", "Conclusion", [P(entry.conclusion)]),
     ]
-    assert [key for key, _, _ in plan] == [key for key, _ in SECTIONS[:-1]]
+    plan = [(key, heading, blocks) for key, heading, blocks in plan if blocks]  # Precautions only when any
+    assert [key for key, _, _ in plan] == [key for key, _ in SECTIONS[:-1] if key != "precautions" or precautions]
 
     if formatter is None:
         from tpkit.citations import CitationFormatter
@@ -224,5 +239,6 @@ def metadata_of(entry: "Entry", default_license: str | None = None) -> Metadata:
         authors=tuple(a.name for a in entry.authors or ()),
         license=entry.license or default_license,
         keywords=(entry.name, "trigger points", "myofascial pain", REGION_LABELS[entry.region]),
+        language=entry.document_language,
         mark=STATUS_MARKS.get(entry.status),
     )

@@ -549,8 +549,12 @@ def _prepare(template: Path | None, paper: str) -> _Base:
 
 
 def _styles_for(base: _Base, language: str | None) -> bytes:
-    """styles.xml, with the document language as default when it differs from the template's."""
-    if not language or (base.default_lang or "").split("-")[0].lower() == language.split("-")[0].lower():
+    """styles.xml, with the document language as default unless the template's already is.
+
+    The template's tag stands when the entry's is a range that covers it (BCP 47 prefix
+    matching): "en" keeps a template's "en-US", "en-GB" replaces it."""
+    template = (base.default_lang or "").lower()
+    if not language or template == language.lower() or template.startswith(language.lower() + "-"):
         return base.styles_blob
     blob = base.lang_blobs.get(language)
     if blob is None:
