@@ -408,7 +408,7 @@ def build_regions(c):
     temple = [(0.62, vy + 1.0), (0.97, vy + 0.4)] + [(1.0, y) for y in (22, 26, 30)] + [(1.0, 32.6),
                                                                                        (0.62, brow(0.62))]
     put("temple", ("front",), strip_poly(temple, hin, hout))
-    put("eye", ("front",), ellipse(8.6, 38.2, 4.9, 2.9))
+    put("eye", ("front",), ellipse(8.8, 38.4, 5.5, 3.4))
     ear = c.inset("ear_top", "ear_bottom") + [(18.0, 49.6), (17.9, 41.0), (18.3, 33.6)]
     put("ear", FB, ear)
     # jaw: a band along the lower border of the mandible
@@ -418,8 +418,9 @@ def build_regions(c):
     jaw_edge = lateral_offset(jaw_edge, INSET)
     chin = [(10.2, 67.4), (6.0, 69.0), (0.6, 69.8)]
     put("jaw", ("front",), jaw_top + jaw_edge + chin)
-    cheek = [(4.6, 43.6), (16.2, 43.6)] + [(hout(y) - 1.4, y) for y in (45, 47, 49)] + [
-        (17.6, 51.2), (16.0, 54.2), (13.2, 57.4), (9.5, 60.0), (4.6, 61.5)]
+    # under the eye, along the face's side and the jaw, and in along the nasolabial fold
+    cheek = [(4.6, 44.2), (8.6, 43.0), (13.0, 43.0), (16.2, 43.8)] + [(hout(y) - 1.4, y) for y in (45, 47, 49)] + [
+        (17.6, 51.2), (16.0, 54.2), (13.2, 57.4), (9.5, 60.0), (6.4, 60.6), (5.6, 57.6), (4.8, 53.0), (4.1, 48.4)]
     put("cheek", ("front",), cheek)
     clav = [(0.6, 92.0), (6.0, 92.2), (12.0, 92.9), (18.0, 93.8), (24.0, 94.9), (30.0, 96.0), (36.0, 97.1),
             (40.0, 98.0), (44.0, 99.0)]
@@ -558,6 +559,15 @@ def build_details(c):
         both.append([(d0, y0), (d0 + 0.15, y0 - 3.5)])
     # ear
     both.append(smooth([(20.0, 35.5), (21.6, 38.5), (21.6, 43.5), (20.2, 47.0)]))
+    # face: brow, eyelids, nose, mouth (they show on the head close-up)
+    front.append(smooth([(3.4, 33.6), (8.0, 32.6), (12.6, 33.4), (14.6, 34.6)]))
+    front.append(smooth([(4.6, 38.6), (8.6, 37.0), (12.6, 38.4)]))
+    front.append(smooth([(4.6, 38.6), (8.6, 39.8), (12.6, 38.4)]))
+    front.append(smooth([(1.6, 39.5), (2.2, 44.5), (3.6, 49.0), (2.4, 50.4), (0.0, 50.8)]))
+    front.append(smooth([(6.0, 56.2), (3.0, 56.9), (0.0, 56.6)]))
+    front.append(smooth([(4.2, 57.6), (2.0, 58.6), (0.0, 58.8)]))
+    # back: the hairline at the nape
+    back.append(smooth([(0.0, 60.2), (6.0, 59.4), (11.5, 57.0), (15.2, 54.0)]))
     # front: chin, clavicles, pectoral line, navel, inguinal line, kneecap, elbow crease
     front.append(smooth([(15.6, 59.6), (12.6, 64.2), (8.0, 68.0), (0.0, 69.8)]))
     front.append(smooth([(3.0, 92.0), (12.0, 92.9), (24.0, 94.9), (36.0, 97.1), (42.0, 98.3)]))
@@ -682,108 +692,6 @@ def r1(v):
     return 0.0 if v == 0 else v
 
 
-def main(out_path):
-    c = build_contour()
-    half = c.dense
-    # full outline in d: right half then left half (mirrored), crotch/top not doubled
-    full = half + [(-p[0], p[1]) for p in reversed(half[1:-1])]
-    full = simplify(dedupe(full), 0.04)
-    regions = build_regions(c)
-    front_d, back_d, both_d = build_details(c)
-
-    def to_view(view, pts):
-        if view == "front":
-            return [[r1(CX - d), r1(y)] for d, y in pts]
-        return [[r1(CX + d), r1(y)] for d, y in pts]
-
-    def mirrored(pts):
-        return [(-d, y) for d, y in pts]
-
-    views = {}
-    for view, own in (("front", front_d), ("back", back_d)):
-        det = []
-        for line in own + both_d:
-            line = simplify(line, 0.04, closed=False)
-            det.append(to_view(view, line))
-            if any(abs(p[0]) > 0.01 for p in line):
-                det.append(to_view(view, mirrored(line)))
-        views[view] = {
-            "label": view.capitalize(),
-            "width": W,
-            "height": H,
-            "outline": to_view(view, full),
-            "details": det,
-        }
-    out_regions = {}
-    sys.path.insert(0, "/work/main")
-    from tpkit.vocabulary import BODY_REGIONS as CODES
-    missing = [k for k in CODES if k not in regions]
-    extra = [k for k in regions if k not in CODES]
-    assert not missing and not extra, (missing, extra)
-    for code in CODES:
-        entry = {}
-        for view in ("front", "back"):
-            if view not in regions[code]:
-                continue
-            polys = [to_view(view, dedupe(p)) for p in regions[code][view]]
-            polys = [[tuple(q) for q in p] for p in polys]
-            # orient counter-clockwise in view coordinates for consistency
-            polys = [p if area(p) > 0 else p[::-1] for p in polys]
-            big = max(polys, key=lambda p: abs(area(p)))
-            pt = pole(big)
-            entry[view] = {"polygons": [[list(q) for q in p] for p in polys], "point": [r1(pt[0]), r1(pt[1])]}
-        out_regions[code] = entry
-    data = {
-        "version": 1,
-        "units": "chart units; each view is width x height with y pointing down",
-        "convention": "front: patient's right on the viewer's left; back: patient's right on the viewer's right; "
-                      "one-sided regions are drawn on the patient's right",
-        "views": views,
-        "regions": out_regions,
-    }
-    text = dump(data)
-    with open(out_path, "w", encoding="utf-8") as fh:
-        fh.write(text)
-
-
-def dump(data):
-    """Compact but readable JSON: one polygon per line."""
-    def pts(p):
-        return "[" + ",".join(f"[{_n(x)},{_n(y)}]" for x, y in p) + "]"
-
-    lines = ["{"]
-    lines.append(f'  "version": {data["version"]},')
-    lines.append(f'  "units": {json.dumps(data["units"])},')
-    lines.append(f'  "convention": {json.dumps(data["convention"])},')
-    lines.append('  "views": {')
-    vitems = list(data["views"].items())
-    for vi, (name, v) in enumerate(vitems):
-        lines.append(f'    "{name}": {{')
-        lines.append(f'      "label": {json.dumps(v["label"])}, "width": {v["width"]}, "height": {v["height"]},')
-        lines.append(f'      "outline": {pts(v["outline"])},')
-        lines.append('      "details": [')
-        for di, d in enumerate(v["details"]):
-            lines.append("        " + pts(d) + ("," if di + 1 < len(v["details"]) else ""))
-        lines.append("      ]")
-        lines.append("    }" + ("," if vi + 1 < len(vitems) else ""))
-    lines.append("  },")
-    lines.append('  "regions": {')
-    ritems = list(data["regions"].items())
-    for ri, (code, entry) in enumerate(ritems):
-        lines.append(f'    "{code}": {{')
-        eitems = list(entry.items())
-        for ei, (view, e) in enumerate(eitems):
-            polys = ", ".join(pts(p) for p in e["polygons"])
-            lines.append(f'      "{view}": {{"point": [{_n(e["point"][0])},{_n(e["point"][1])}], '
-                         f'"polygons": [{polys}]}}' + ("," if ei + 1 < len(eitems) else ""))
-        lines.append("    }" + ("," if ri + 1 < len(ritems) else ""))
-    lines.append("  }")
-    lines.append("}")
-    text = "\n".join(lines) + "\n"
-    json.loads(text)
-    return text
-
-
 def _n(v):
     v = round(float(v), 1)
     if v == 0:
@@ -793,4 +701,7 @@ def _n(v):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
+    import body_chart_views
+
+    body_chart_views.main(sys.argv[1])

@@ -321,18 +321,32 @@ def build(ctx, paths, jobs, force, book_title, out, statuses, paper, template, c
 
 
 @cli.command()
-@click.argument("entry", type=click.Path(exists=True, dir_okay=False))
-@click.option("--out", "out", type=click.Path(dir_okay=False), required=True,
+@click.argument("entry", type=click.Path(exists=True, dir_okay=False), required=False)
+@click.option("--out", "out", type=click.Path(dir_okay=False),
               help="File to write: .svg, .png or .pdf, chosen by the suffix.")
-def chart(entry, out):
+@click.option("--view", "views", multiple=True, metavar="NAME",
+              help="Draw this view (repeat for more) instead of the views tpkit chooses; see --list-views.")
+@click.option("--list-views", is_flag=True, help="List the chart's views (name, print size, label) and exit.")
+def chart(entry, out, views, list_views):
     """Draw the referral-pattern body chart of one entry as SVG, PNG or PDF."""
+    if list_views:
+        from tpkit.chart import load_geometry
+
+        for name, view in load_geometry()["views"].items():
+            size = f"{view['width'] * view['scale']:.0f} x {view['height'] * view['scale']:.0f} mm"
+            click.echo(f"{name:22} {size:>15}  {view['label']}")
+        return
+    if entry is None or out is None:
+        raise click.UsageError("give ENTRY and --out FILE (or --list-views)")
     from tpkit.chart import write_chart
+    from tpkit.chart.geometry import check_views
     from tpkit.layout import figure_of
 
     if Path(out).suffix.lower() not in (".svg", ".png", ".pdf"):
         raise click.UsageError("--out must end in .svg, .png or .pdf")
+    check_views(views)
     report = _validated((entry,), Options().max_bytes, False, True)
-    write_chart(figure_of(report.entries()[0]), Path(out))
+    write_chart(figure_of(report.entries()[0]), Path(out), views or None)
     click.echo(f"wrote {out}", err=True)
 
 

@@ -67,7 +67,7 @@ class Figure:
     """The referral-pattern body chart; writers draw it with ``tpkit.chart``."""
 
     zones: tuple[Zone, ...]
-    trigger_points: tuple[str, ...]  # body-region codes where an X is drawn
+    trigger_points: tuple[str, ...]  # one body-region code per trigger point: one X each
     caption: str
     alt_text: str
 

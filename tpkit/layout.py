@@ -52,8 +52,13 @@ def collection_order(entries: Iterable["Entry"]) -> list["Entry"]:
     return sorted(entries, key=lambda e: (rank[e.region], e.name.casefold(), e.id))
 
 
-def chart_caption(name: str) -> str:
-    return f"Referral pattern of {name}: essential zone solid, spillover zone stippled, trigger points marked X."
+def chart_caption(name: str, trigger_regions: Sequence[str] = ()) -> str:
+    """The chart's caption; it names where every X stands ("gluteal ×2" for two in one region)."""
+    counts = {region: trigger_regions.count(region) for region in dict.fromkeys(trigger_regions)}
+    marks = ", ".join(region_words(r) + (f" \u00d7{n}" if n > 1 else "") for r, n in counts.items())
+    where = f" ({marks})" if marks else ""
+    return (f"Referral pattern of {name}: essential zone solid, spillover zone stippled, "
+            f"trigger points marked X{where}.")
 
 
 def chart_alt_text(entry: "Entry") -> str:
@@ -65,18 +70,20 @@ def chart_alt_text(entry: "Entry") -> str:
     spillover = [z.region for z in zones if z.extent == "spillover"]
     text = (f"Body chart of the referral pattern of {entry.name}. "
             f"Essential zone: {listed(essential)}. Spillover zone: {listed(spillover)}.")
-    points = [p.region for p in entry.trigger_points or ()]
-    if points:
-        text += f" Trigger points: {listed(list(dict.fromkeys(points)))}."
+    points = list(entry.trigger_points or ())
+    if points:  # every point, as the chart draws an X for every one
+        sites = "; ".join(f"{region_words(p.region)}, {marks.plain(p.location)}" for p in points)
+        text += f" Trigger points: {sites}."
     return text
 
 
 def figure_of(entry: "Entry") -> Figure:
-    """The body chart of an entry: its zones and trigger point sites, with caption and alt text."""
+    """The body chart of an entry: its zones and one trigger point site per point, with caption and alt text."""
+    trigger_regions = tuple(p.region for p in entry.trigger_points or ())
     return Figure(
         zones=tuple(Zone(z.region, z.extent) for z in entry.referral_pattern.zones),
-        trigger_points=tuple(dict.fromkeys(p.region for p in entry.trigger_points or ())),
-        caption=chart_caption(entry.name),
+        trigger_points=trigger_regions,
+        caption=chart_caption(entry.name, trigger_regions),
         alt_text=chart_alt_text(entry),
     )
 

@@ -59,17 +59,14 @@ from tpkit.document import (
 )
 from tpkit.writers import RenderOptions, document_time
 
-__all__ = ["render", "clear_caches", "safe_text", "TABLE_STYLE", "CHART_WIDTH_IN", "CHART_MAX_WIDTH_IN",
-           "CHART_MAX_HEIGHT_IN"]
+__all__ = ["render", "clear_caches", "safe_text", "TABLE_STYLE", "CHART_MAX_HEIGHT_IN"]
 
 # ---------------------------------------------------------------------------
 # constants
 
 TABLE_STYLE = "Light Grid Accent 1"  # built-in, present in python-docx's default template
 TABLE_STYLE_FALLBACK = "Table Grid"
-CHART_WIDTH_IN = 3.5  # the chart is rendered 300 dpi at this width, then shown as large as fits
-CHART_MAX_WIDTH_IN = 5.0  # ... this box: wide two-view charts grow, tall one-view charts shrink
-CHART_MAX_HEIGHT_IN = 3.9
+CHART_MAX_HEIGHT_IN = 5.9  # the chart shows at its print size (tpkit.chart.print_size), narrowed to the text width
 
 # page setup in twentieths of a point: (width, height, margin, header/footer distance)
 PAPER = {
@@ -584,12 +581,12 @@ def _styles_for(base: _Base, language: str | None) -> bytes:
 
 
 def _chart_png(figure: Figure) -> bytes:
-    key = (figure, CHART_WIDTH_IN)
+    key = figure
     png = _CHARTS.get(key)
     if png is None:
         from tpkit import chart
 
-        png = chart.to_png(figure, width_in=CHART_WIDTH_IN)
+        png = chart.to_png(figure)  # 300 dpi at its print width
         _CHARTS.put(key, png)
     return png
 
@@ -769,7 +766,7 @@ class _Builder:
 
         png = _chart_png(figure)
         px_w, px_h = _png_size(png)
-        max_w = min(CHART_MAX_WIDTH_IN, self.text_width / 1440)
+        max_w = min(px_w / 300, self.text_width / 1440)
         width_in = min(max_w, CHART_MAX_HEIGHT_IN * px_w / px_h)
         cx = round(width_in * 914400)
         cy = round(cx * px_h / px_w)

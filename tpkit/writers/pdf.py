@@ -38,7 +38,7 @@ from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_LEFT
 from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.lib.styles import ParagraphStyle
-from reportlab.lib.units import cm
+from reportlab.lib.units import cm, mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
@@ -147,8 +147,7 @@ MARGIN_BOTTOM = 2.1 * cm
 HEADER_GAP = 0.85 * cm  # running header baseline above the text block
 FOOTER_GAP = 1.0 * cm  # footer baseline below the text block
 FOOTER_SIZE = 7.5
-CHART_MAX_HEIGHT = 10.5 * cm
-CHART_MAX_WIDTH_RATIO = 0.62
+CHART_MAX_HEIGHT = 15 * cm  # the tallest chart (about 12 cm) and its caption stay on one page
 
 
 @dataclass(frozen=True)
@@ -525,12 +524,13 @@ def _long_date(iso: str) -> str:
 
 
 def _chart(figure: Figure, frame_width: float) -> Flowable:
-    """The body chart, centred, at most CHART_MAX_WIDTH_RATIO of the text width and CHART_MAX_HEIGHT tall."""
-    scene = _chart_scene(figure, round(frame_width * CHART_MAX_WIDTH_RATIO, 3))
-    if scene is None:  # a drawing this renderer does not know: let reportlab draw it
-        from tpkit import chart
+    """The body chart, centred, at its print size (``chart.print_size``), narrowed to the text width."""
+    from tpkit import chart
 
-        drawing = chart.to_drawing(figure, frame_width * CHART_MAX_WIDTH_RATIO)
+    width = min(frame_width, chart.print_size(figure)[0] * mm)
+    scene = _chart_scene(figure, round(width, 3))
+    if scene is None:  # a drawing this renderer does not know: let reportlab draw it
+        drawing = chart.to_drawing(figure, width)
         if drawing.height > CHART_MAX_HEIGHT:
             drawing = chart.to_drawing(figure, drawing.width * CHART_MAX_HEIGHT / drawing.height)
         _substitute_fonts(drawing)
