@@ -95,6 +95,10 @@ def arm_outline():
     return smooth(pts + pts[:1], 6)[:-1]
 
 
+def _oval(cx, cy, rx, ry, n=40):
+    return [(cx + rx * math.cos(2 * math.pi * k / n), cy + ry * math.sin(2 * math.pi * k / n)) for k in range(n)]
+
+
 def band(lo, hi, y0, y1, u0, u1, step=1.5):
     """The part of the strip between lo(y) and hi(y) with u0 <= u <= u1 (u = 0 at lo, 1 at hi)."""
     ys = samples(y0, y1, step)
@@ -103,7 +107,7 @@ def band(lo, hi, y0, y1, u0, u1, step=1.5):
     return Polygon(a + b[::-1])
 
 
-def regions(inset=0.6):
+def regions(inset=0.2):
     """code -> (shapely polygon in view units, oblique?), every one inside the outline, none overlapping."""
     body = Polygon(body_outline()).buffer(0)
     arm = Polygon(arm_outline()).buffer(0)
@@ -135,8 +139,8 @@ def regions(inset=0.6):
                             (40, 62)]), inner_body, oblique=True)
     put("jaw", Polygon([(62, 53.5), (66.5, 52.5), (74, 58.5), (86, 61.5), (93, 61), (100, 62), (100, 72),
                         (86, 70), (74, 65.5), (64.5, 61.5)]), inner_body)
-    put("cheek", Polygon([(67.2, 38.6), (82.0, 38.0), (84.5, 41.8), (93, 44), (95, 50), (94, 60), (86, 61.5),
-                          (74, 58.5), (67.5, 52.5)]), inner_body)
+    put("cheek", Polygon([(67.2, 38.6), (82.0, 38.0), (84.5, 41.8), (93, 44), (95, 50), (96, 66), (74, 64),
+                          (64, 56), (66.5, 52.5)]), inner_body)
     put("posterior-neck", Polygon([(40, 54), (58, 52), (64.5, 61.5), (70, 64), (69, 92), (40, 92)]), inner_body)
     put("anterior-neck", Polygon([(70, 64), (100, 66), (100, 93), (69, 92)]), inner_body)
     # arm (u = 0 at the back edge, 1 at the front)
@@ -162,8 +166,11 @@ def regions(inset=0.6):
     put("upper-abdomen", band(back, front, 160, 196, 0.62, 1.3), inner_body, oblique=True)
     put("lumbar", band(back, front, 160, 208, -0.3, 0.38), inner_body, oblique=True)
     put("lower-abdomen", band(back, front, 196, 234, 0.7, 1.3), inner_body, oblique=True)
-    put("gluteal", Polygon([(30, 206), (62, 210), (60, 236), (56, 262), (30, 262)]), inner_body)
-    put("lateral-hip", Polygon([(60, 206), (80, 210), (82, 236), (80, 266), (56, 266), (59, 236)]), inner_body)
+    # the buttock's rounded side behind, the outer hip round the greater trochanter in front of it
+    trochanter = Point(68.5, 240.0).buffer(1.0).union(Polygon(_oval(68.5, 238.0, 12.5, 25.0)))
+    put("lateral-hip", trochanter, inner_body)
+    put("gluteal", Polygon([(30, 205), (50, 205), (60, 210), (64, 224), (60, 240), (58, 262), (30, 262)]),
+        inner_body)
     put("groin", band(back, front, 230, 262, 0.8, 1.3), inner_body, oblique=True)
     # thigh, knee, leg
     put("posterior-thigh", band(back, front, 262, 330, -0.3, 0.25), inner_body, oblique=True)

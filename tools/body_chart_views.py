@@ -33,9 +33,9 @@ WINDOWS = {
     "head-front": ("front", (83.0, 3.0, 137.0, 99.0), 54.0, "Head and neck, front", "left"),
     "head-lateral": ("lateral", (45.0, 3.0, 102.0, 99.0), 57.0, "Head and neck, side", None),
     "head-back": ("back", (83.0, 3.0, 137.0, 99.0), 54.0, "Head and neck, back", "right"),
-    "shoulder-arm": ("front", (16.0, 84.0, 100.0, 308.0), 39.0, "Shoulder and arm, front", None),
+    "shoulder-arm": ("front", (16.0, 84.0, 100.0, 308.0), 42.0, "Shoulder and arm, front", None),
     "shoulder-arm-lateral": ("lateral", (44.0, 84.0, 146.0, 212.0), 56.0, "Shoulder and arm, side", None),
-    "shoulder-arm-back": ("back", (120.0, 84.0, 204.0, 308.0), 39.0, "Shoulder and arm, back", None),
+    "shoulder-arm-back": ("back", (120.0, 84.0, 204.0, 308.0), 42.0, "Shoulder and arm, back", None),
     "trunk-front": ("front", (44.0, 84.0, 176.0, 272.0), 46.0, "Trunk, front", "left"),
     "trunk-back": ("back", (44.0, 84.0, 176.0, 272.0), 46.0, "Trunk, back", "right"),
     "leg-front": ("front", (58.0, 200.0, 118.0, 462.0), 23.0, "Leg, front", None),
@@ -82,7 +82,11 @@ def whole_views():
     for code, entry in regions.items():
         for view, polys in entry.items():
             oblique = code in OBLIQUE_FRONT_BACK or (view == "back" and code in OBLIQUE_BACK_ONLY)
-            out.setdefault(code, {})[view] = ([to_view(view, model.dedupe(p)) for p in polys], oblique)
+            # the drawing keeps zones a hair inside the silhouette; this makes sure of it where curves cross
+            body = Polygon(views[view]["outlines"][0]).buffer(-0.08)
+            kept = [g for p in polys for g in _polygons(Polygon(to_view(view, model.dedupe(p))).buffer(0)
+                                                        .intersection(body)) if g.area > 0.5]
+            out.setdefault(code, {})[view] = ([list(g.exterior.coords)[:-1] for g in kept], oblique)
     lat_regions, body, arm = lateral.regions()
     rings = [list(body.exterior.coords)[:-1], list(arm.exterior.coords)[:-1]]
     views["lateral"] = dict(label="Right side", width=lateral.W, height=lateral.H, scale=WHOLE_SCALE, sides=None,
@@ -128,17 +132,21 @@ def window(views, regions, name):
                for g in _lines(LineString(d).intersection(frame))]
     view = dict(label=label, width=width_mm, height=(y1 - y0) * k, scale=1.0, sides=sides, outlines=outlines,
                 edges=edges, details=details)
+    # zones stay 0.15 mm inside the magnified silhouette, whatever rounding does to either
+    silhouette = unary_union([Polygon(r).buffer(0) for r in src["outlines"]]).buffer(-0.15 / k)
     out = {}
     for code, entry in regions.items():
         if source not in entry:
             continue
         polys, oblique = entry[source]
         # a hair inside the cut, so that rounding never puts a zone past the silhouette's cut edge
-        inner = box(x0 + 0.2 / k, y0 + 0.2 / k, x1 - 0.2 / k, y1 - 0.2 / k)
+        inner = box(x0 + 0.3 / k, y0 + 0.3 / k, x1 - 0.3 / k, y1 - 0.3 / k).intersection(silhouette)
         cut = [g for p in polys for g in _polygons(Polygon(p).buffer(0).intersection(inner))]
+        whole = sum(Polygon(p).buffer(0).area for p in polys)
+        share = min(1.0, sum(g.area for g in cut) / whole) if whole else 0.0
         cut = [tr(list(g.exterior.coords)[:-1]) for g in cut if g.area * k * k > 2.0]
         if cut:
-            out[code] = (cut, oblique)
+            out[code] = (cut, oblique, share)
     return view, out
 
 
@@ -153,7 +161,7 @@ def finish(view, regions_of_view, digits):
         return pts
 
     out = {}
-    for code, (polys, oblique) in regions_of_view.items():
+    for code, (polys, oblique, *share) in regions_of_view.items():
         polys = [clean(model.simplify(p, 0.02 if digits == 1 else 0.03)) for p in polys]
         polys = [p for p in polys if len(p) >= 3]
         polys = [p if model.area(p) > 0 else p[::-1] for p in polys]
@@ -164,7 +172,8 @@ def finish(view, regions_of_view, digits):
         line = maximum_inscribed_circle(biggest, 0.02)
         (px, py), radius = line.coords[0], line.length
         out[code] = {"point": [rnd(px), rnd(py)], "area": rnd(sum(g.area for g in shapes)),
-                     "across": rnd(2 * radius), "oblique": oblique, "polygons": polys}
+                     "across": rnd(2 * radius), "oblique": oblique, "share": round(share[0] if share else 1.0, 2),
+                     "polygons": polys}
     v = dict(view)
     v["outlines"] = [clean(model.simplify(r, 0.03)) for r in view["outlines"]]
     v["edges"] = [clean(model.simplify(e, 0.03, closed=False)) for e in view["edges"]]
@@ -199,7 +208,7 @@ def main(out_path):
         "units": "each view is width x height units, y pointing down; a unit prints 'scale' mm",
         "convention": "front views: patient's right on the viewer's left; back views: on the viewer's right; "
                       "one-sided regions are drawn on the patient's right; 'across' is the diameter of the "
-                      "largest circle inside the region's largest polygon",
+                      "largest circle inside the region's largest polygon; 'share' the part of the region a close-up's field holds",
         "views": all_views,
         "regions": {code: all_regions[code] for code in BODY_REGIONS},
     }
@@ -238,7 +247,7 @@ def dump(data):
             polys = ", ".join(pts(p) for p in e["polygons"])
             lines.append(f'      "{view}": {{"point": [{_n(e["point"][0])},{_n(e["point"][1])}], '
                          f'"area": {_n(e["area"])}, "across": {_n(e["across"])}, '
-                         f'"oblique": {json.dumps(e["oblique"])}, "polygons": [{polys}]}}'
+                         f'"oblique": {json.dumps(e["oblique"])}, "share": {e["share"]}, "polygons": [{polys}]}}'
                          + ("," if ei + 1 < len(eitems) else ""))
         lines.append("    }" + ("," if ri + 1 < len(ritems) else ""))
     lines.append("  }")

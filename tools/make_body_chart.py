@@ -22,7 +22,7 @@ import sys
 
 CX = 110.0
 W, H = 220, 500
-INSET = 0.6  # every region stays this far inside the outline
+INSET = 0.2  # every region stays this far inside the outline (a close-up magnifies the gap up to 1.5 times)
 
 
 # ----------------------------------------------------------------- curves
@@ -150,6 +150,7 @@ ING = [(30.0, 229.0), (23.0, 235.5), (16.0, 241.0), (9.5, 245.2), (4.0, 247.6), 
 # hand (offsets from the arm axis at the wrist): index, middle, ring, little finger
 FINGER_TIPS = [(7.9, 300.8, 2.2), (3.4, 303.6, 2.2), (-1.2, 302.2, 2.1), (-5.6, 297.8, 2.0)]
 FINGER_NOTCH = [5.7, 1.1, -3.4]
+FINGER_WEB = [290.0, 290.2, 289.4]  # how far up the gaps between the fingers reach
 
 
 def hand_pt(dx, y):
@@ -273,11 +274,17 @@ def build_contour():
     c.add(hand_pt(10.4, 289.0))
     c.add(hand_pt(10.2, 295.5))
     for i, (dx, ty, r) in enumerate(FINGER_TIPS):
-        c.add(hand_pt(dx + r * 0.9, ty - 0.9))
+        # separate fingers down to the web (a mitten would not read as a hand on the close-up)
+        if i > 0:
+            c.add(hand_pt(dx + r * 0.86, FINGER_WEB[i - 1] + 2.0))
+        c.add(hand_pt(dx + r * 0.9, ty - 3.0))
+        c.add(hand_pt(dx + r * 0.75, ty - 0.7))
         c.add(hand_pt(dx, ty))
-        c.add(hand_pt(dx - r * 0.9, ty - 0.9))
+        c.add(hand_pt(dx - r * 0.75, ty - 0.7))
+        c.add(hand_pt(dx - r * 0.9, ty - 3.0))
         if i + 1 < len(FINGER_TIPS):
-            c.add(hand_pt(FINGER_NOTCH[i], min(ty, FINGER_TIPS[i + 1][1]) - 1.7))
+            c.add(hand_pt(dx - r * 0.86, FINGER_WEB[i] + 2.0))
+            c.add(hand_pt(FINGER_NOTCH[i], FINGER_WEB[i]))
     c.add(hand_pt(-8.0, 293.0))
     c.add(hand_pt(-8.5, 287.0))
     c.add(hand_pt(-8.7, 282.0), "fingers_in")
@@ -551,8 +558,8 @@ def build_details(c):
     ax = arm_axis(252)
     # fingers
     for i, n in enumerate(FINGER_NOTCH):
-        y0 = min(FINGER_TIPS[i][1], FINGER_TIPS[i + 1][1]) - 1.7
-        both.append(smooth([hand_pt(n, y0 - 0.4), hand_pt(n + 0.1, 291.0), hand_pt(n + 0.05, 285.5)]))
+        both.append(smooth([hand_pt(n, FINGER_WEB[i] - 0.3), hand_pt(n + 0.05, FINGER_WEB[i] - 2.5),
+                            hand_pt(n + 0.05, 285.5)]))
     # toes
     for i in range(len(TOES) - 1):
         d0, y0 = toe_notch(i), TOES[i][1] - 1.3

@@ -8,10 +8,12 @@ own units, ``scale`` (millimetres a unit prints), where the patient's right lies
 a close-up's cut is not stroked) and thin anatomical ``details``. For every
 body-region code and every view that shows it: its polygons, the point where an X
 goes, its ``area`` and width ``across`` (in view units) and whether the view shows
-it ``oblique`` (edge-on, e.g. a lateral strip on the front view).
+it ``oblique`` (edge-on, e.g. a lateral strip on the front view), and the ``share`` of the
+region a close-up's field holds.
 
 Views are chosen by what prints readably: at print size an essential zone needs
-ESSENTIAL_MM2 and every zone and trigger point's region MIN_ACROSS_MM, seen face-on.
+ESSENTIAL_MM2 and every zone and trigger point's region MIN_ACROSS_MM, seen face-on and
+(nearly) whole.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 ESSENTIAL_MM2 = 40.0  # an essential zone smaller than this at print size is not read as a zone
 MIN_ACROSS_MM = 3.0  # nor is any zone narrower than this
+MIN_SHARE = 0.7  # a close-up whose field cuts off more of a region does not count as showing it
 MAX_WIDTH_MM = 170.0  # the text width of an A4 handout (letter's is 6 mm wider)
 MAX_VIEWS = 4  # the most views one chart combines; four of the widest still fit MAX_WIDTH_MM
 DEFAULT_VIEWS = ("front", "back")  # for a figure with nothing to show
@@ -106,7 +109,7 @@ def readable(code: str, view: str, essential: bool, factor: float = 1.0) -> bool
 def needed_factor(code: str, view: str, essential: bool) -> float:
     """How large (times its natural size) the view must print for the region to read; inf if it cannot."""
     entry = load_geometry()["regions"][code].get(view)
-    if entry is None or entry["oblique"] or entry["area"] <= 0:
+    if entry is None or entry["oblique"] or entry["area"] <= 0 or entry["share"] < MIN_SHARE:
         return math.inf
     factor = MIN_ACROSS_MM / print_across(code, view)
     if essential:
