@@ -494,7 +494,7 @@ def test_caption_and_alt_text_list_every_trigger_point():
     figs = sample_figures()
     piriformis = figs["piriformis"]
     assert piriformis.trigger_points == ("gluteal", "gluteal")
-    assert piriformis.alt_text.count("gluteal, ") == 2
+    assert piriformis.alt_text.count("(gluteal)") == 2
 
 
 # ----------------------------------------------------------------------------- SVG

@@ -274,6 +274,26 @@ def test_chart_command_refuses_other_suffixes_and_invalid_entries(tmp_path):
     assert invalid.exit_code == 1 and not (tmp_path / "x.svg").exists()
 
 
+def test_chart_command_forces_views_and_lists_them(tmp_path):
+    out = tmp_path / "forced.svg"
+    result = invoke("chart", str(ENTRIES / "piriformis.json"), "--out", str(out), "--view", "lateral",
+                    "--view", "head-front")
+    assert result.exit_code == 0, result.output
+    svg = out.read_text(encoding="utf-8")
+    assert ">Right side<" in svg and ">Head and neck, front<" in svg and ">Leg, back<" not in svg
+    listed = CliRunner().invoke(cli, ["chart", "--list-views"])
+    assert listed.exit_code == 0
+    names = [line.split()[0] for line in listed.output.splitlines()]
+    assert {"front", "back", "lateral", "head-front", "head-lateral", "head-back", "shoulder-arm", "hand-palmar",
+            "hand-dorsal", "foot-dorsal", "foot-plantar", "foot-lateral"} <= set(names)
+    unknown = CliRunner().invoke(cli, ["chart", str(ENTRIES / "piriformis.json"), "--out", str(tmp_path / "u.svg"),
+                                       "--view", "nape"])
+    assert unknown.exit_code == 2 and "no chart view 'nape'" in unknown.output
+    assert not (tmp_path / "u.svg").exists()
+    missing = CliRunner().invoke(cli, ["chart", "--out", str(tmp_path / "m.svg")])
+    assert missing.exit_code == 2
+
+
 def test_control_characters_from_an_entry_never_reach_the_terminal(tmp_path):
     data = json.loads(BASE.read_text(encoding="utf-8"))
     data["id"] = "escape"

@@ -28,7 +28,8 @@ import make_body_chart as model
 WHOLE_SCALE = 0.19  # mm per unit: the whole body prints 95 mm tall, the size handouts have always used
 
 # name: (source view, (x0, y0, x1, y1) in the source's units, print width in mm, label, sides)
-# "sides" says where the patient's right is: "left"/"right" of the viewer, or None (no R/L marks)
+# "sides" says where the patient's right is: "left"/"right" of the viewer, or None (no R/L marks);
+# "side_at" places the R and L: (distance from the view's middle, height of the baseline), view units
 WINDOWS = {
     "head-front": ("front", (83.0, 3.0, 137.0, 99.0), 54.0, "Head and neck, front", "left"),
     "head-lateral": ("lateral", (45.0, 3.0, 102.0, 99.0), 57.0, "Head and neck, side", None),
@@ -77,7 +78,7 @@ def whole_views():
             if any(abs(p[0]) > 0.01 for p in line):
                 det.append(to_view(view, [(-d, y) for d, y in line]))
         ring = to_view(view, full)
-        views[view] = dict(label=label, width=model.W, height=model.H, scale=WHOLE_SCALE, sides=sides,
+        views[view] = dict(label=label, width=model.W, height=model.H, scale=WHOLE_SCALE, sides=sides, side_at=(38.0, 42.0),
                            outlines=[ring], edges=[ring + ring[:1]], details=det)
     for code, entry in regions.items():
         for view, polys in entry.items():
@@ -90,6 +91,7 @@ def whole_views():
     lat_regions, body, arm = lateral.regions()
     rings = [list(body.exterior.coords)[:-1], list(arm.exterior.coords)[:-1]]
     views["lateral"] = dict(label="Right side", width=lateral.W, height=lateral.H, scale=WHOLE_SCALE, sides=None,
+                            side_at=(0.0, 0.0),
                             outlines=rings, edges=[r + r[:1] for r in rings],
                             details=[model.simplify(line, 0.04, closed=False) for line in lateral.details()])
     for code, (shape, oblique) in lat_regions.items():
@@ -130,7 +132,9 @@ def window(views, regions, name):
     edges = [tr(list(g.coords)) for e in src["edges"] for g in _lines(LineString(e).intersection(frame))]
     details = [tr(list(g.coords)) for d in src["details"] if len(d) > 1
                for g in _lines(LineString(d).intersection(frame))]
-    view = dict(label=label, width=width_mm, height=(y1 - y0) * k, scale=1.0, sides=sides, outlines=outlines,
+    # R and L sit in the close-up's top corners
+    view = dict(label=label, width=width_mm, height=(y1 - y0) * k, scale=1.0, sides=sides,
+                side_at=(width_mm / 2 - 1.6, 3.2) if sides else (0.0, 0.0), outlines=outlines,
                 edges=edges, details=details)
     # zones stay 0.15 mm inside the magnified silhouette, whatever rounding does to either
     silhouette = unary_union([Polygon(r).buffer(0) for r in src["outlines"]]).buffer(-0.15 / k)
@@ -230,7 +234,8 @@ def dump(data):
     for vi, (name, v) in enumerate(vitems):
         lines.append(f'    "{name}": {{')
         lines.append(f'      "label": {json.dumps(v["label"])}, "width": {_n(v["width"])}, '
-                     f'"height": {_n(v["height"])}, "scale": {v["scale"]}, "sides": {json.dumps(v["sides"])},')
+                     f'"height": {_n(v["height"])}, "scale": {v["scale"]}, "sides": {json.dumps(v["sides"])}, '
+                     f'"side_at": [{_n(v["side_at"][0])},{_n(v["side_at"][1])}],')
         for key in ("outlines", "edges", "details"):
             lines.append(f'      "{key}": [')
             for di, d in enumerate(v[key]):

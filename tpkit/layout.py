@@ -72,7 +72,7 @@ def chart_alt_text(entry: "Entry") -> str:
             f"Essential zone: {listed(essential)}. Spillover zone: {listed(spillover)}.")
     points = list(entry.trigger_points or ())
     if points:  # every point, as the chart draws an X for every one
-        sites = "; ".join(f"{region_words(p.region)}, {marks.plain(p.location)}" for p in points)
+        sites = "; ".join(f"{marks.plain(p.location)} ({region_words(p.region)})" for p in points)
         text += f" Trigger points: {sites}."
     return text
 

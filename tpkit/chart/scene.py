@@ -142,8 +142,9 @@ def build_scene(figure: Figure, views: tuple[str, ...] | None = None) -> Scene:
         items.append(Text(x + col / 2, PAD + LABEL_SIZE, v["label"], LABEL_SIZE, "middle", TEXT, bold=True))
         if v["sides"]:
             left, right = ("R", "L") if v["sides"] == "left" else ("L", "R")
-            items.append(Text(origin[0] + 1.6, top + 3.2, left, SIDE_SIZE, "middle", SIDE_TEXT))
-            items.append(Text(origin[0] + w - 1.6, top + 3.2, right, SIDE_SIZE, "middle", SIDE_TEXT))
+            middle, (offset, baseline) = origin[0] + w / 2, v["side_at"]
+            for dx, letter in ((-offset, left), (offset, right)):
+                items.append(Text(middle + dx * k, top + baseline * k, letter, SIDE_SIZE, "middle", SIDE_TEXT))
         for ring in v["outlines"]:
             items.append(Poly(_place(ring, *origin, k), BODY_FILL))
         for line in v["details"]:  # under the zones: the zones are what the chart is about
