@@ -489,12 +489,16 @@ def test_sample_marks_are_apart_inside_their_regions_and_every_point_has_one():
 
 def test_caption_and_alt_text_list_every_trigger_point():
     from tpkit.layout import chart_caption
+    from tpkit.vocabulary import region_words
 
     assert chart_caption("Piriformis", ("gluteal", "gluteal")).endswith("trigger points marked X (gluteal \u00d72).")
-    figs = sample_figures()
-    piriformis = figs["piriformis"]
-    assert piriformis.trigger_points == ("gluteal", "gluteal")
-    assert piriformis.alt_text.count("(gluteal)") == 2
+    for name, fig in sample_figures().items():
+        entry = json.loads((ENTRIES / f"{name}.json").read_text(encoding="utf-8"))
+        points = entry.get("trigger_points", [])
+        assert fig.trigger_points == tuple(p["region"] for p in points), name
+        for region in set(fig.trigger_points):
+            assert fig.alt_text.count(f"({region_words(region)})") == fig.trigger_points.count(region), name
+            assert region_words(region) in fig.caption.rsplit("marked X", 1)[1], name
 
 
 # ----------------------------------------------------------------------------- SVG

@@ -95,6 +95,19 @@ def arm_outline():
     return smooth(pts + pts[:1], 6)[:-1]
 
 
+def rounded(points, rounds=3):
+    """A polygon with its corners cut (Chaikin): head regions read as curved areas, not plates."""
+    pts = list(points)
+    for _ in range(rounds):
+        nxt = []
+        for i, a in enumerate(pts):
+            b = pts[(i + 1) % len(pts)]
+            nxt += [(0.75 * a[0] + 0.25 * b[0], 0.75 * a[1] + 0.25 * b[1]),
+                    (0.25 * a[0] + 0.75 * b[0], 0.25 * a[1] + 0.75 * b[1])]
+        pts = nxt
+    return Polygon(pts)
+
+
 def _oval(cx, cy, rx, ry, n=40):
     return [(cx + rx * math.cos(2 * math.pi * k / n), cy + ry * math.sin(2 * math.pi * k / n)) for k in range(n)]
 
@@ -126,21 +139,23 @@ def regions(inset=0.2):
 
     big = 200
     # head (x grows towards the face)
-    put("ear", Point(63.0, 44.0).buffer(1.0).union(Polygon([(60.5, 36), (65.5, 35.5), (67.5, 40), (67, 48.5),
-                                                            (64.5, 52.5), (60.5, 51.5), (59.5, 44)])), inner_body)
-    put("eye", Polygon([(83.5, 34.5), (90.5, 33.8), (92.4, 37.0), (90.8, 41.5), (84.5, 41.6), (82.4, 38.0)]),
+    put("ear", Point(63.0, 44.0).buffer(1.0).union(rounded([(60.5, 36), (65.5, 35.5), (67.5, 40), (67, 48.5),
+                                                             (64.5, 52.5), (60.5, 51.5), (59.5, 44)])), inner_body)
+    put("eye", rounded([(83.5, 34.5), (90.5, 33.8), (92.4, 37.0), (90.8, 41.5), (84.5, 41.6), (82.4, 38.0)]),
         inner_body, oblique=True)
-    put("temple", Polygon([(66.5, 22.5), (79, 20.5), (85, 25.5), (84.5, 33.2), (82.0, 38.0), (68.5, 38.5),
-                           (66.8, 34)]), inner_body)
-    put("forehead", Polygon([(76, 5), (100, 5), (100, 35), (92.6, 33), (85, 25.5), (79, 20.5), (80, 14)]), inner_body,
+    # the temple: the fan above the cheekbone, between the eye's outer corner and the ear
+    put("temple", rounded([(64.0, 24.0), (72.0, 19.5), (80.0, 20.0), (86.0, 26.0), (85.0, 34.0), (82.4, 38.4),
+                           (72.0, 39.4), (66.6, 38.2), (63.5, 32.0)]), inner_body)
+    put("forehead", Polygon([(76, 5), (100, 5), (100, 35), (92.6, 33), (85, 25.5), (79, 19), (80, 14)]), inner_body,
         oblique=True)
-    put("vertex", Polygon([(50, 0), (80, 0), (80, 14), (79, 20.5), (66.5, 22.5), (54, 18)]), inner_body, oblique=True)
-    put("occiput", Polygon([(40, 10), (54, 18), (66.5, 22.5), (66.8, 34), (60, 35.5), (58.5, 52), (54, 62),
+    put("vertex", rounded([(44, -4), (84, -4), (84, 12), (78, 18.5), (66, 21.5), (52, 17.0), (44, 12)], 2),
+        inner_body, oblique=True)
+    put("occiput", Polygon([(40, 10), (54, 16), (64.5, 23), (63.5, 33), (60, 35.5), (58.5, 52), (54, 62),
                             (40, 62)]), inner_body, oblique=True)
-    put("jaw", Polygon([(62, 53.5), (66.5, 52.5), (74, 58.5), (86, 61.5), (93, 61), (100, 62), (100, 72),
-                        (86, 70), (74, 65.5), (64.5, 61.5)]), inner_body)
-    put("cheek", Polygon([(67.2, 38.6), (82.0, 38.0), (84.5, 41.8), (93, 44), (95, 50), (96, 66), (74, 64),
-                          (64, 56), (66.5, 52.5)]), inner_body)
+    put("jaw", rounded([(61, 53.5), (66.5, 52.0), (74, 58.5), (86, 61.5), (93, 61), (101, 61), (101, 73),
+                        (86, 70.5), (74, 66.0), (63.5, 61.5)], 2), inner_body)
+    put("cheek", Polygon([(66.6, 38.2), (72.0, 39.4), (82.4, 38.4), (84.5, 41.8), (93, 44), (95, 50), (96, 66),
+                          (74, 64), (64, 56), (66.5, 52.5)]), inner_body)
     put("posterior-neck", Polygon([(40, 54), (58, 52), (64.5, 61.5), (70, 64), (69, 92), (40, 92)]), inner_body)
     put("anterior-neck", Polygon([(70, 64), (100, 66), (100, 93), (69, 92)]), inner_body)
     # arm (u = 0 at the back edge, 1 at the front)
