@@ -566,17 +566,20 @@ def test_svg_draws_zones_in_their_colours_and_escapes_text():
     assert "&lt;&amp;&gt;" in svg
 
 
-def test_svg_renders_with_an_independent_reader(tmp_path):
-    """rsvg-convert or LibreOffice draw the SVG; skipped where neither is installed."""
-    import shutil
-
-    tool = shutil.which("rsvg-convert")
-    if tool is None:
-        pytest.skip("rsvg-convert is not installed")
-    src = tmp_path / "c.svg"
-    src.write_text(chart.to_svg(MASSETER), encoding="utf-8")
-    out = subprocess.run([tool, "-f", "png", str(src)], capture_output=True, check=True).stdout
-    assert out.startswith(b"\x89PNG")
+def test_print_svg_renders_in_typst_at_its_print_width(tmp_path):
+    """The Typst engine (an independent SVG reader) embeds the chart at the width it asks for."""
+    typst = pytest.importorskip("typst")
+    pypdf = pytest.importorskip("pypdf")
+    printed = chart.to_print_svg(MASSETER)
+    (tmp_path / "chart.svg").write_bytes(printed.svg)
+    (tmp_path / "main.typ").write_text(
+        '#set page(width: auto, height: auto, margin: 0pt)\n'
+        f'#image("chart.svg", width: {printed.width_mm:.3f}mm)\n', encoding="utf-8")
+    pdf = pypdf.PdfReader(io.BytesIO(typst.compile(str(tmp_path / "main.typ"))))
+    (page,) = pdf.pages
+    assert float(page.mediabox.width) == pytest.approx(printed.width_mm / 25.4 * 72, abs=0.5)
+    assert float(page.mediabox.height) == pytest.approx(printed.height_mm / 25.4 * 72, abs=0.5)
+    assert "Essential zone" in page.extract_text()
 
 
 # ----------------------------------------------------------------------------- PNG

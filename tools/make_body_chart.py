@@ -409,11 +409,12 @@ def build_regions(c):
     vy = vertex_half[-1][1]
     vertex = vertex_half + [(vertex_half[-1][0] * 0.5, vy + 0.6), (0.0, vy + 0.8)]
     put("vertex", FB, vertex + [(-p[0], p[1]) for p in reversed(vertex[1:-1])])
-    brow = lambda u: 31.0 + 1.2 * u  # noqa: E731
-    put("forehead", ("front",), strip_poly([(0, vy + 1.4), (0.62, vy + 1.0), (0.62, brow(0.62)), (0, brow(0))],
-                                           hin, hout))
-    temple = [(0.62, vy + 1.0), (0.97, vy + 0.4)] + [(1.0, y) for y in (22, 26, 30)] + [(1.0, 32.6),
-                                                                                       (0.62, brow(0.62))]
+    # forehead and temple meet along a curve, the forehead's lower edge arches over the brow
+    # (strip coordinates: u = 0 at the midline, 1 at the side of the head)
+    border = [(0.56, vy + 1.0), (0.59, 19.0), (0.63, 24.0), (0.66, 28.0), (0.68, 31.6)]
+    arch = [(0.55, 31.2), (0.4, 30.7), (0.25, 30.6), (0.1, 30.9), (0.0, 31.1)]
+    put("forehead", ("front",), strip_poly([(0, vy + 1.4)] + border + arch, hin, hout))
+    temple = border + [(1.0, 32.6), (1.0, 30), (1.0, 26), (1.0, 22), (0.97, vy + 0.4)]
     put("temple", ("front",), strip_poly(temple, hin, hout))
     put("eye", ("front",), ellipse(8.8, 38.4, 5.5, 3.4))
     ear = c.inset("ear_top", "ear_bottom") + [(18.0, 49.6), (17.9, 41.0), (18.3, 33.6)]
