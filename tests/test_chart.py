@@ -664,6 +664,7 @@ def test_write_chart_by_suffix(tmp_path):
 
 
 def test_importing_the_chart_stays_light():
-    code = "import sys, tpkit.chart; bad = {'reportlab', 'PIL', 'shapely'} & {m.split('.')[0] for m in sys.modules}; print(bad)"
+    code = ("import sys, tpkit.chart; bad = {'reportlab', 'PIL', 'shapely'} & {m.split('.')[0] for m in sys.modules};"
+            " print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "set()"

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 
-from shapely.geometry import LineString, Point, Polygon
+from shapely.geometry import Point, Polygon
 from shapely.ops import unary_union
 
 W, H = 150, 500
@@ -126,7 +126,6 @@ def regions(inset=0.2):
     arm = Polygon(arm_outline()).buffer(0)
     inner_body = body.buffer(-inset).difference(arm.buffer(inset))
     inner_arm = arm.buffer(-inset)
-    face = 1.0
 
     R: dict[str, tuple] = {}
 
@@ -137,7 +136,6 @@ def regions(inset=0.2):
             shape = shape.difference(taken.buffer(0.05))
         R[code] = (shape, oblique)
 
-    big = 200
     # head (x grows towards the face)
     put("ear", Point(63.0, 44.0).buffer(1.0).union(rounded([(60.5, 36), (65.5, 35.5), (67.5, 40), (67, 48.5),
                                                              (64.5, 52.5), (60.5, 51.5), (59.5, 44)])), inner_body)
@@ -202,7 +200,6 @@ def regions(inset=0.2):
     put("toes", Polygon([(104, 462), (130, 462), (130, 490), (104, 490)]), inner_body)
     put("plantar-foot", Polygon([(62, 475.5), (104, 476.5), (104, 490), (62, 490)]), inner_body, oblique=True)
     put("dorsal-foot", Polygon([(62, 440), (104, 440), (104, 476.5), (62, 475.5)]), inner_body, oblique=True)
-    del big, face
     return R, body, arm
 
 
@@ -226,14 +223,3 @@ def details():
         smooth([(126.8, 182.6), (124.0, 186.0)]),
     ]
     return lines
-
-
-def clear_point(poly):
-    """Where a region's X goes: the centre of its largest inscribed circle."""
-    from shapely import maximum_inscribed_circle
-
-    line = maximum_inscribed_circle(poly, 0.05)
-    return line.coords[0], line.length
-
-
-__all__ = ["W", "H", "regions", "details", "body_outline", "arm_outline", "clear_point", "LineString", "math"]

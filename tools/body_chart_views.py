@@ -16,10 +16,9 @@ seen from the front): tpkit picks views by these numbers.
 from __future__ import annotations
 
 import json
-import math
 
 from shapely import maximum_inscribed_circle
-from shapely.geometry import LineString, MultiLineString, MultiPolygon, Polygon, box
+from shapely.geometry import LineString, MultiLineString, Polygon, box
 from shapely.ops import unary_union
 
 import body_chart_lateral as lateral
@@ -78,7 +77,8 @@ def whole_views():
             if any(abs(p[0]) > 0.01 for p in line):
                 det.append(to_view(view, [(-d, y) for d, y in line]))
         ring = to_view(view, full)
-        views[view] = dict(label=label, width=model.W, height=model.H, scale=WHOLE_SCALE, sides=sides, side_at=(38.0, 42.0),
+        views[view] = dict(label=label, width=model.W, height=model.H, scale=WHOLE_SCALE, sides=sides,
+                           side_at=(38.0, 42.0),
                            outlines=[ring], edges=[ring + ring[:1]], details=det)
     for code, entry in regions.items():
         for view, polys in entry.items():
@@ -212,7 +212,8 @@ def main(out_path):
         "units": "each view is width x height units, y pointing down; a unit prints 'scale' mm",
         "convention": "front views: patient's right on the viewer's left; back views: on the viewer's right; "
                       "one-sided regions are drawn on the patient's right; 'across' is the diameter of the "
-                      "largest circle inside the region's largest polygon; 'share' the part of the region a close-up's field holds",
+                      "largest circle inside the region's largest polygon; 'share' the part of the region a "
+                      "close-up's field holds",
         "views": all_views,
         "regions": {code: all_regions[code] for code in BODY_REGIONS},
     }
@@ -268,6 +269,3 @@ def _n(v):
         v = 0.0
     s = f"{v:.1f}"
     return s[:-2] if s.endswith(".0") else s
-
-
-__all__ = ["main", "WINDOWS", "WHOLE_SCALE", "MultiPolygon", "unary_union", "math"]

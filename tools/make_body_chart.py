@@ -2,9 +2,12 @@
 
     python tools/make_body_chart.py tpkit/data/body-chart.json
 
-The JSON is the source that tpkit reads; this script is how it was drawn. Edit the
-shapes here, regenerate, look at the charts (tpkit chart ... --out x.png) and run
-tests/test_chart.py, which checks every region against the outline.
+The JSON is the source that tpkit reads; this script is how it was drawn (deterministic:
+the same script writes the same bytes; needs shapely, ``pip install '.[tools]'``). This file
+draws the whole-body front and back; body_chart_lateral.py the right side; body_chart_views.py
+cuts the close-ups and writes the file. Edit the shapes, regenerate, look at the charts
+(tpkit chart ... --out x.png --view NAME) and run tests/test_chart.py, which checks every
+region against its view's outline, its neighbours and the numbers the view choice uses.
 
 Everything is built in half-body coordinates (d, y): d is the distance from the
 midline towards the patient's RIGHT side, y runs down. The front view shows the
@@ -16,7 +19,6 @@ share one outline.
 from __future__ import annotations
 
 import bisect
-import json
 import math
 import sys
 
@@ -262,7 +264,6 @@ def build_contour():
         name = {132.0: "arm_132", 180.0: "arm_180", 204.0: "arm_204", 244.0: "wrist_top"}.get(round(y, 6))
         c.add((arm_out(y), y), name)
     # hand, palm facing forward, thumb on the outer (radial) side
-    ax = arm_axis(252)  # 76
     c.add(hand_pt(8.6, 256.5), "palm_top_out")
     c.add(hand_pt(10.2, 260.5), "thumb_base")
     for p in [(12.4, 265.0), (14.4, 270.0), (15.9, 275.0), (16.6, 279.2), (16.2, 282.6), (14.8, 284.4),
@@ -371,12 +372,6 @@ def ellipse(cx, cy, rx, ry, n=28):
     return [(cx + rx * math.cos(2 * math.pi * k / n), cy + ry * math.sin(2 * math.pi * k / n)) for k in range(n)]
 
 
-def mirror_close(half):
-    """A region centred on the midline: half (from d>=0 side, running from the midline
-    top to the midline bottom) plus its mirror."""
-    return half + [(-p[0], p[1]) for p in reversed(half)]
-
-
 def lateral_offset(pts, w):
     """Offset an open polyline by w to its left (inward for our contour direction)."""
     res = []
@@ -421,7 +416,6 @@ def build_regions(c):
     put("ear", FB, ear)
     # jaw: a band along the lower border of the mandible
     jaw_top = [(0.6, 62.6), (5.0, 62.2), (9.5, 60.6), (13.2, 58.0), (16.0, 54.8), (17.8, 51.6)]
-    jaw_low = c.inset("ear_bottom", "ear_bottom")  # start point
     jaw_edge = [p for p in c.dense[c.at["ear_bottom"]:c.at["neck_base"] + 1] if p[1] <= 66.2]
     jaw_edge = lateral_offset(jaw_edge, INSET)
     chin = [(10.2, 67.4), (6.0, 69.0), (0.6, 69.8)]
@@ -556,7 +550,6 @@ def build_regions(c):
 def build_details(c):
     front, back = [], []
     both = []
-    ax = arm_axis(252)
     # fingers
     for i, n in enumerate(FINGER_NOTCH):
         both.append(smooth([hand_pt(n, FINGER_WEB[i] - 0.3), hand_pt(n + 0.05, FINGER_WEB[i] - 2.5),
@@ -610,20 +603,6 @@ def area(poly):
     return s / 2
 
 
-def inside(pt, poly):
-    x, y = pt
-    res = False
-    n = len(poly)
-    j = n - 1
-    for i in range(n):
-        xi, yi = poly[i]
-        xj, yj = poly[j]
-        if (yi > y) != (yj > y) and x < (xj - xi) * (y - yi) / (yj - yi) + xi:
-            res = not res
-        j = i
-    return res
-
-
 def seg_dist(p, a, b):
     ax, ay = a
     bx, by = b
@@ -631,37 +610,6 @@ def seg_dist(p, a, b):
     L = dx * dx + dy * dy
     t = 0 if L == 0 else max(0, min(1, ((p[0] - ax) * dx + (p[1] - ay) * dy) / L))
     return math.hypot(p[0] - ax - t * dx, p[1] - ay - t * dy)
-
-
-def pole(poly):
-    """Where the X goes: the point nearest the area centroid among those well inside
-    (clearance at least 70% of the largest clearance), on a 0.5 grid."""
-    xs = [p[0] for p in poly]
-    ys = [p[1] for p in poly]
-    a = cx = cy = 0.0
-    for i in range(len(poly)):
-        x0, y0 = poly[i]
-        x1, y1 = poly[(i + 1) % len(poly)]
-        cr = x0 * y1 - x1 * y0
-        a += cr
-        cx += (x0 + x1) * cr
-        cy += (y0 + y1) * cr
-    cx, cy = cx / (3 * a), cy / (3 * a)
-    cands = []
-    step = 0.5
-    y = math.floor(min(ys) / step) * step
-    while y <= max(ys):
-        x = math.floor(min(xs) / step) * step
-        while x <= max(xs):
-            if inside((x, y), poly):
-                d = min(seg_dist((x, y), poly[i], poly[(i + 1) % len(poly)]) for i in range(len(poly)))
-                cands.append((d, x, y))
-            x += step
-        y += step
-    top = max(c[0] for c in cands)
-    good = [c for c in cands if c[0] >= 0.7 * top]
-    best = min(good, key=lambda c: (math.hypot(c[1] - cx, c[2] - cy), c[2], c[1]))
-    return (best[1], best[2])
 
 
 def simplify(points, eps, closed=True):
@@ -693,19 +641,6 @@ def dedupe(poly, eps=0.05):
     if len(out) > 2 and math.dist(out[0], out[-1]) <= eps:
         out.pop()
     return out
-
-
-def r1(v):
-    v = round(v, 1)
-    return 0.0 if v == 0 else v
-
-
-def _n(v):
-    v = round(float(v), 1)
-    if v == 0:
-        v = 0.0
-    s = f"{v:.1f}"
-    return s[:-2] if s.endswith(".0") else s
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ from tpkit.chart.render import (
 from tpkit.chart.scene import ESSENTIAL_RED, Mark, Scene, build_scene
 
 __all__ = [
-    "ESSENTIAL_MM2", "ESSENTIAL_RED", "MAX_WIDTH_MM", "MIN_ACROSS_MM", "Mark", "PrintSVG", "Scene", "build_scene", "chart_size",
+    "ESSENTIAL_MM2", "ESSENTIAL_RED", "MAX_WIDTH_MM", "MIN_ACROSS_MM", "Mark", "PrintSVG", "Scene", "build_scene",
+    "chart_size",
     "load_geometry", "print_across", "print_area", "print_size", "readable", "reportlab_shapes",
     "to_drawing", "to_png", "to_print_svg", "to_svg", "view_names", "views_for", "write_chart",
 ]

@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-from tpkit.chart.scene import BACKGROUND, SPILLOVER_DOT, SPILLOVER_FILL, DOT_DX, DOT_DY, DOT_R, Line, Poly, item_dots
+from tpkit.chart.scene import BACKGROUND, DOT_DX, DOT_DY, DOT_R, SPILLOVER_DOT, SPILLOVER_FILL, Line, Poly, item_dots
 from tpkit.chart.scene import build_scene as _scene
 from tpkit.errors import UsageError
 
@@ -79,7 +79,8 @@ def to_svg(figure: Figure, views: Sequence[str] | None = None) -> str:
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" viewBox="0 0 {_num(scene.width)} {_num(scene.height)}"'
-        f' width="{_num(scene.width * scene.factor)}mm" height="{_num(scene.height * scene.factor)}mm" role="img" aria-labelledby="chart-title">',
+        f' width="{_num(scene.width * scene.factor)}mm" height="{_num(scene.height * scene.factor)}mm"'
+        ' role="img" aria-labelledby="chart-title">',
         f'<title id="chart-title">{_escape(title)}</title>',
     ]
     if figure.caption and figure.caption != title:
