@@ -524,8 +524,16 @@ def build_regions(c):
                                               bin_, bout))
     put("posterior-thigh", ("back",), strip_poly([(u / 20, FOLD_Y(u / 20)) for u in range(4, 17)] + [(0.8, 328),
                                                  (0.2, 328)], bin_, bout))
-    put("anterior-knee", ("front",), strip_poly([(0.2, 328), (0.8, 328), (0.8, 352), (0.2, 352)], bin_, bout))
-    put("posterior-knee", ("back",), strip_poly([(0.2, 328), (0.8, 328), (0.8, 352), (0.2, 352)], bin_, bout))
+    # the front of the knee: round the kneecap; the back: the diamond of the popliteal fossa
+    from shapely.geometry import Polygon as Shape
+
+    knee = Shape(strip_poly([(0.2, 328), (0.8, 328), (0.8, 352), (0.2, 352)], bin_, bout))
+    kx = (LEG_IN(340) + BODY_OUT(340)) / 2
+    kneecap = Shape(ellipse(kx, 340.0, 9.5, 12.2, 48)).intersection(knee)
+    put("anterior-knee", ("front",), list(kneecap.exterior.coords)[:-1])
+    fossa = Shape(smooth([(kx, 328.2), (kx + 7.0, 333.5), (kx + 8.6, 340.5), (kx + 6.6, 347.0), (kx, 351.8),
+                          (kx - 6.6, 347.0), (kx - 8.6, 340.5), (kx - 7.0, 333.5), (kx, 328.2)], 4)).intersection(knee)
+    put("posterior-knee", ("back",), list(fossa.exterior.coords)[:-1])
     put("lateral-knee", FB, strip_poly([(0.8, 328), (1.0, 328), (1.0, 352), (0.8, 352)], bin_, bout))
     put("medial-knee", FB, strip_poly([(0.0, 328), (0.2, 328), (0.2, 352), (0.0, 352)], bin_, bout))
     put("anterior-leg", ("front",), strip_poly([(0.2, 352), (0.78, 352), (0.78, 434), (0.2, 434)], bin_, bout))
