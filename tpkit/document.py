@@ -13,13 +13,18 @@ from typing import Literal, Union
 
 @dataclass(frozen=True)
 class Run:
-    """A stretch of text with one look. ``link`` makes it a hyperlink (URLs in references)."""
+    """A stretch of text with one look. ``link`` makes it a hyperlink (URLs in references).
+
+    ``superscript`` is raised, smaller type (the citation marks of numeric styles such as
+    AMA): writers render it as formatting, never as Unicode superscript characters.
+    """
 
     text: str
     italic: bool = False
     bold: bool = False
     link: str | None = None
     citation: bool = False  # came from a citation mark; writers may style it
+    superscript: bool = False
 
 
 Runs = tuple[Run, ...]
