@@ -7,7 +7,8 @@ become formatted citations. Writers never see a raw ``[@key]``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Iterable, Mapping, NamedTuple, Sequence
 
 from tpkit import marks
 from tpkit.document import (
@@ -88,34 +89,74 @@ def figure_of(entry: "Entry") -> Figure:
     )
 
 
-class _Inlines:
-    """Collects the texts of a document, then resolves all citation marks in one pass.
+class _Marked(NamedTuple):
+    """An entry text not yet split into runs and citation marks (see ``_Inlines``)."""
 
-    Numeric styles number sources by first citation, so every mark of the document
-    must be known before any is formatted.
+    text: str
+    bold: bool = False
+
+
+class _Inlines:
+    """Resolves the citation marks of a document in reading order.
+
+    Numeric styles number a source by its first mark in the printed handout, so texts
+    are first collected as ``_Marked`` placeholders; ``number`` then splits them into
+    runs and marks walking the blocks in the order they print (sections in order, and
+    inside a section paragraphs, list items, table rows left to right, captions), and
+    only then are all marks formatted at once.
     """
 
     def __init__(self) -> None:
         self.clusters: list[tuple[marks.CiteRef, ...]] = []
 
-    def runs(self, text: str, *, bold: bool = False) -> list:
+    def number(self, pending: list) -> None:
+        """Replace the placeholders of one printed piece, in place, by runs and cluster numbers."""
         out: list = []
-        for inline in marks.parse(text):
-            if isinstance(inline, marks.Span):
-                out.append(Run(inline.text, italic=inline.italic, bold=bold or inline.bold))
-            else:
-                out.append(len(self.clusters))
-                self.clusters.append(inline.refs)
-        return out
+        for piece in pending:
+            if not isinstance(piece, _Marked):
+                out.append(piece)
+                continue
+            for inline in marks.parse(piece.text):
+                if isinstance(inline, marks.Span):
+                    out.append(Run(inline.text, italic=inline.italic, bold=piece.bold or inline.bold))
+                else:
+                    out.append(len(self.clusters))
+                    self.clusters.append(inline.refs)
+        pending[:] = out
 
     def resolve(self, pending: list, formatted: list[tuple[Run, ...]]) -> tuple[Run, ...]:
         resolved: list[Run] = []
         for item in pending:
             if isinstance(item, int):
-                resolved.extend(formatted[item])
+                marks_ = formatted[item]
+                if marks_ and marks_[0].superscript:
+                    # a raised mark sits on the word before it: "pain¹," not "pain ¹,"
+                    while resolved and resolved[-1].text.endswith(" "):
+                        kept = resolved[-1].text.rstrip(" ")
+                        if kept:
+                            resolved[-1] = replace(resolved[-1], text=kept)
+                            break
+                        resolved.pop()
+                resolved.extend(marks_)
             else:
                 resolved.append(item)
         return _merge(resolved)
+
+
+def _pieces_in_print_order(block) -> list[list]:
+    """The run lists of a pending block, in the order a reader meets them."""
+    kind, value = block
+    if kind == "p":
+        return [value]
+    if kind == "ul":
+        return list(value)
+    if kind == "table":
+        return [cell for row in value for cell in row]
+    return []  # sub-headings and figures print no entry text with marks
+
+
+def _look(run: Run) -> tuple:
+    return (run.italic, run.bold, run.link, run.citation, run.superscript)
 
 
 def _merge(runs: list[Run]) -> tuple[Run, ...]:
@@ -124,35 +165,35 @@ def _merge(runs: list[Run]) -> tuple[Run, ...]:
     for run in runs:
         if not run.text:
             continue
-        if merged and (merged[-1].italic, merged[-1].bold, merged[-1].link, merged[-1].citation) == (
-            run.italic, run.bold, run.link, run.citation
-        ):
-            merged[-1] = Run(merged[-1].text + run.text, run.italic, run.bold, run.link, run.citation)
+        if merged and _look(merged[-1]) == _look(run):
+            merged[-1] = replace(merged[-1], text=merged[-1].text + run.text)
         else:
             merged.append(run)
     return tuple(merged)
 
 
 def build_document(entry: "Entry", *, names: Mapping[str, str] | None = None, style: str = DEFAULT_STYLE,
-                   default_license: str | None = None, formatter=None) -> Document:
+                   default_license: str | None = None, formatter=None, locale: str | None = None) -> Document:
     """The entry as a Document.
 
     ``names`` maps entry ids to muscle names (for associated muscles); ``default_license``
-    is printed for entries that name none (from the project configuration).
+    is printed for entries that name none (from the project configuration). Citations
+    use ``locale`` (``--locale`` / tpkit.toml), else the entry's ``language``, else the
+    style's default locale.
     """
     names = names or {}
     inlines = _Inlines()
     # Blocks are first built with "pending" run lists (strings and cluster numbers) ...
-    P = lambda text: ("p", inlines.runs(text))  # noqa: E731
+    P = lambda text: ("p", [_Marked(text)])  # noqa: E731
 
     def item(lead: str | None, body: str | None) -> list:
         pending: list = []
         if lead:
-            pending.extend(inlines.runs(lead, bold=True))
+            pending.append(_Marked(lead, bold=True))
             if body:
                 pending.append(Run(": ", bold=False))
         if body:
-            pending.extend(inlines.runs(body))
+            pending.append(_Marked(body))
         return pending
 
     def bullets(items: Iterable[list]) -> tuple:
@@ -178,8 +219,8 @@ def build_document(entry: "Entry", *, names: Mapping[str, str] | None = None, st
             precautions.append(bullets(item(CATEGORY_LABELS[p.applies_to] if p.applies_to else None, p.text)
                                        for p in listed))
     table_rows = [
-        [inlines.runs(row.muscle), inlines.runs(row.origin), inlines.runs(row.insertion),
-         inlines.runs(f"{row.innervation.nerve} ({format_segments(row.innervation.roots)})")]
+        [[_Marked(row.muscle)], [_Marked(row.origin)], [_Marked(row.insertion)],
+         [_Marked(f"{row.innervation.nerve} ({format_segments(row.innervation.roots)})")]]
         for row in entry.anatomy
     ]
     figure = figure_of(entry)
@@ -207,10 +248,15 @@ def build_document(entry: "Entry", *, names: Mapping[str, str] | None = None, st
     plan = [(key, heading, blocks) for key, heading, blocks in plan if blocks]  # Precautions only when any
     assert [key for key, _, _ in plan] == [key for key, _ in SECTIONS[:-1] if key != "precautions" or precautions]
 
+    for _, _, blocks in plan:
+        for block in blocks:
+            for pending in _pieces_in_print_order(block):
+                inlines.number(pending)
     if formatter is None:
         from tpkit.citations import CitationFormatter
 
-        formatter = CitationFormatter([c.to_csl() for c in entry.citations], style)
+        formatter = CitationFormatter([c.to_csl() for c in entry.citations], style,
+                                      locale=locale or getattr(entry, "language", None))
     formatted, bibliography = formatter.format(inlines.clusters)
 
     def finish(block):

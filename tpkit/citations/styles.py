@@ -105,6 +105,17 @@ def resolve_locale(tag: str) -> str:
     )
 
 
+def _choose_locale(wanted: str | None, style_default: str) -> str:
+    """The locale to render in: the one wanted, or the style's default. A bare language
+    ("en", an entry's ``language``) that the style's default locale speaks keeps the
+    style's dialect: a British style stays British for English text."""
+    if wanted is None:
+        return resolve_locale(style_default)
+    if "-" not in wanted and style_default.split("-")[0].lower() == wanted.lower():
+        return resolve_locale(style_default)
+    return resolve_locale(wanted)
+
+
 def clear_style_cache() -> None:
     """Forget every parsed style (for tests and long-running processes)."""
     with _styles_lock:
@@ -116,7 +127,8 @@ def clear_style_cache() -> None:
 def load_style(style: str | os.PathLike, locale: str | None) -> ParsedStyle:
     path = resolve_style(style)
     if locale is not None:
-        locale = resolve_locale(locale)
+        resolve_locale(locale)  # refuse an unknown tag before any parsing
+        locale = str(locale).strip().replace("_", "-")
     try:
         stat = os.stat(path)
     except OSError as exc:
@@ -151,12 +163,10 @@ def _parse_style(path: str, locale: str | None, depth: int = 0) -> ParsedStyle:
         if parent is None or depth > 2:
             raise UsageError(f"cannot read citation style {path}: it has no <citation> element")
         parent_path = resolve_style(parent)
-        if locale is None and root.get("default-locale"):
-            locale = resolve_locale(root.get("default-locale"))  # a dependent style may set the locale
-        return _parse_style(parent_path, locale, depth + 1)
+        own = root.get("default-locale")  # a dependent style may set the locale
+        return _parse_style(parent_path, _choose_locale(locale, own) if own else locale, depth + 1)
 
-    if locale is None:
-        locale = resolve_locale(root.get("default-locale") or DEFAULT_LOCALE)
+    locale = _choose_locale(locale, root.get("default-locale") or DEFAULT_LOCALE)
     try:
         style = CitationStylesStyle(path, locale=locale, validate=False)
     except Exception as exc:

@@ -89,7 +89,7 @@ _W = {name: qn(f"w:{name}") for name in (
     "lvlText", "start", "lvlJc", "ind", "hanging", "rFonts", "ascii", "hAnsi", "hint", "u", "uiPriority",
     "unhideWhenUsed", "qFormat", "semiHidden", "pgSz", "h", "pgMar", "header", "footer", "gutter", "orient",
     "sectPr", "headerReference", "footerReference", "titlePg", "color", "themeColor", "sz", "multiLevelType",
-    "nsid", "tmpl", "contextualSpacing", "body", "caps", "line", "lineRule", "shd", "fill",
+    "nsid", "tmpl", "contextualSpacing", "body", "caps", "line", "lineRule", "shd", "fill", "vertAlign",
 )}
 R_ID = qn("r:id")
 W_VAL = _W["val"]
@@ -631,9 +631,10 @@ class _Builder:
         if text[0] in " \u00a0" or text[-1] in " \u00a0" or "  " in text:
             t.set(XML_SPACE, "preserve")
 
-    def run(self, parent, text: str, *, bold=False, italic=False, style=None, color=None, size=None):
+    def run(self, parent, text: str, *, bold=False, italic=False, style=None, color=None, size=None,
+            superscript=False):
         r = _E(parent, _W["r"])
-        if bold or italic or style or color or size:
+        if bold or italic or style or color or size or superscript:
             rpr = _E(r, _W["rPr"])
             if style:
                 _E(rpr, _W["rStyle"]).set(W_VAL, style)
@@ -648,6 +649,8 @@ class _Builder:
             if size:
                 _E(rpr, _W["sz"]).set(W_VAL, str(size))
                 _E(rpr, _W["szCs"]).set(W_VAL, str(size))
+            if superscript:
+                _E(rpr, _W["vertAlign"]).set(W_VAL, "superscript")
         if text:
             self.text(r, text)
         return r
@@ -665,9 +668,10 @@ class _Builder:
                 h = _E(p, _W["hyperlink"])
                 h.set(R_ID, rid)
                 h.set(_W["history"], "1")
-                self.run(h, text, bold=run.bold, italic=run.italic, style=self.ids["hyperlink"])
+                self.run(h, text, bold=run.bold, italic=run.italic, style=self.ids["hyperlink"],
+                         superscript=run.superscript)
             else:
-                self.run(p, text, bold=run.bold, italic=run.italic)
+                self.run(p, text, bold=run.bold, italic=run.italic, superscript=run.superscript)
 
     # -- blocks
     def paragraph(self, role: str | None = None, *, jc=None, keep_next=False, parent=None):

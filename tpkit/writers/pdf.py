@@ -113,7 +113,7 @@ def markup(runs: Sequence[Run]) -> str:
     """Runs as reportlab paragraph markup. Every character of every text prints literally.
 
     The text of each run is XML-escaped; only the run's own marks become tags
-    (``<i>``, ``<b>``, ``<a href>``), and a link target is a quoted, escaped
+    (``<i>``, ``<b>``, ``<super>``, ``<a href>``), and a link target is a quoted, escaped
     attribute. Links that are not http(s)/mailto/ftp print as text only.
     """
     parts: list[str] = []
@@ -123,6 +123,8 @@ def markup(runs: Sequence[Run]) -> str:
             text = f"<i>{text}</i>"
         if run.bold:
             text = f"<b>{text}</b>"
+        if run.superscript:
+            text = f"<super>{text}</super>"
         if run.link and _safe_link(run.link):
             text = f'<a href={quoteattr(run.link.strip())} color="{_LINK_HEX}">{text}</a>'
         parts.append(text)
