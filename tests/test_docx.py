@@ -161,7 +161,7 @@ def test_every_sample_reads_back(documents, rendered):
         assert document.meta.title in section.header.paragraphs[0].text
         footer_xml = etree.tostring(section.footer._element, encoding="unicode")
         assert "PAGE" in footer_xml and "NUMPAGES" in footer_xml and 'w:fldCharType="begin"' in footer_xml
-        assert f"Licensed {document.meta.license}" in section.footer.paragraphs[0].text
+        assert f"License {document.meta.license}" in section.footer.paragraphs[0].text
         assert section.page_width == 11906 * 635  # A4
 
         xml = part(blob, "word/document.xml").decode()

@@ -181,7 +181,8 @@ def _entries_to_export(paths, config, statuses, strict: bool, quiet: bool, no_ca
     return entries, {e.id: e.name for e in report.entries()}
 
 
-def _settings(config, out, formats, *, paper, template, csl, publisher, book, bundle_version, jobs, incremental, force):
+def _settings(config, out, formats, *, paper, template, csl, publisher, book, bundle_version, jobs, incremental, force,
+              locale=None):
     from tpkit.export import Settings
     from tpkit.writers import RenderOptions
 
@@ -191,6 +192,7 @@ def _settings(config, out, formats, *, paper, template, csl, publisher, book, bu
         render=RenderOptions(paper=paper or config.paper, template=Path(template) if template else config.template,
                              publisher=publisher or config.publisher),
         style=csl or config.csl,
+        locale=locale or config.locale,
         default_license=config.license,
         book_title=book,
         bundle_name=config.bundle_name,
@@ -206,7 +208,7 @@ def _check_settings(settings) -> None:
     from tpkit.citations import CitationFormatter
 
     try:
-        CitationFormatter([], settings.style)
+        CitationFormatter([], settings.style, locale=settings.locale)
         template = settings.render.template
         if template is not None and "docx" in settings.formats:
             import zipfile
@@ -237,6 +239,8 @@ _EXPORT_OPTIONS = [
     click.option("--template", type=click.Path(exists=True, dir_okay=False), default=None,
                  help="A .docx whose styles, page setup, header and footer DOCX exports use."),
     click.option("--csl", default=None, help="Citation style: a name such as apa or a .csl file (default apa)."),
+    click.option("--locale", default=None, metavar="TAG",
+                 help="Citation locale, e.g. en-GB (default: each entry's language, then the style's own)."),
     click.option("--publisher", default=None, help="Publisher printed in footers and on the book cover."),
     click.option("--bundle-version", default=None, help="SemVer version of the bundle content."),
     click.option("--strict", is_flag=True, help="Refuse to export when there are warnings too."),
@@ -261,8 +265,8 @@ def _with_options(options):
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Processes to export with.")
 @_with_options(_EXPORT_OPTIONS)
 @click.pass_context
-def export(ctx, paths, formats, book, jobs, out, statuses, paper, template, csl, publisher, bundle_version, strict, quiet,
-           no_cache):
+def export(ctx, paths, formats, book, jobs, out, statuses, paper, template, csl, locale, publisher, bundle_version,
+           strict, quiet, no_cache):
     """Validate, then write DOCX, PDF or bundle exports of PATHS (default entries/) under --out.
 
     Files land in DIR/docx/<id>.docx, DIR/pdf/<id>.pdf, DIR/bundle/ and DIR/<name>-<version>.zip.
@@ -275,7 +279,7 @@ def export(ctx, paths, formats, book, jobs, out, statuses, paper, template, csl,
         raise click.UsageError("--book needs --format pdf")
     settings = _settings(config, out, tuple(dict.fromkeys(formats)), paper=paper, template=template, csl=csl,
                          publisher=publisher, book=book, bundle_version=bundle_version, jobs=jobs,
-                         incremental=False, force=True)
+                         incremental=False, force=True, locale=locale)
     _check_settings(settings)
     entries, names = _entries_to_export(paths, config, statuses, strict, quiet, no_cache)
     if not entries:
@@ -292,8 +296,8 @@ def export(ctx, paths, formats, book, jobs, out, statuses, paper, template, csl,
 @click.option("--book-title", default=None, help="Title of the book of all entries (default from tpkit.toml).")
 @_with_options([o for o in _EXPORT_OPTIONS])
 @click.pass_context
-def build(ctx, paths, jobs, force, book_title, out, statuses, paper, template, csl, publisher, bundle_version, strict, quiet,
-          no_cache):
+def build(ctx, paths, jobs, force, book_title, out, statuses, paper, template, csl, locale, publisher, bundle_version,
+          strict, quiet, no_cache):
     """The main job: validate, then export DOCX, PDF, the bundle and a book of the whole collection.
 
     Only outputs whose inputs changed are rebuilt (a manifest in --out records what made
@@ -304,7 +308,7 @@ def build(ctx, paths, jobs, force, book_title, out, statuses, paper, template, c
     config = _project_config()
     settings = _settings(config, out, FORMATS, paper=paper, template=template, csl=csl, publisher=publisher,
                          book=book_title or config.book_title, bundle_version=bundle_version,
-                         jobs=jobs or os.cpu_count() or 1, incremental=True, force=force)
+                         jobs=jobs or os.cpu_count() or 1, incremental=True, force=force, locale=locale)
     _check_settings(settings)
     entries, names = _entries_to_export(paths, config, statuses, strict, quiet, no_cache)
     if not entries:

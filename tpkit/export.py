@@ -39,6 +39,7 @@ class Settings:
     formats: tuple[str, ...] = ("docx",)
     render: RenderOptions = field(default_factory=RenderOptions)
     style: str = "apa"  # CSL style name or path
+    locale: str | None = None  # citation locale; None: each entry's language, then the style's
     default_license: str | None = None
     book_title: str | None = None  # set: also write one PDF book of all entries
     bundle_name: str = "tpkit-entries"
@@ -88,6 +89,7 @@ def _options_signature(settings: Settings) -> str:
     return json.dumps([
         __version__, render.paper, render.publisher, render.timestamp.isoformat() if render.timestamp else None,
         os.environ.get("SOURCE_DATE_EPOCH"), settings.style, _file_digest(settings.style) if settings.style.endswith(".csl") else "",
+        settings.locale,
         _file_digest(render.template), settings.default_license,
     ])
 
@@ -106,7 +108,8 @@ def _digest(*parts: str) -> str:
 def build_entry_document(entry: "Entry", names: dict[str, str], settings: Settings):
     from tpkit.layout import build_document
 
-    return build_document(entry, names=names, style=settings.style, default_license=settings.default_license)
+    return build_document(entry, names=names, style=settings.style, default_license=settings.default_license,
+                          locale=settings.locale)
 
 
 def _render_entry(entry: "Entry", formats: tuple[str, ...], names: dict[str, str], settings: Settings) -> dict[str, bytes]:

@@ -253,10 +253,10 @@ def build_document(entry: "Entry", *, names: Mapping[str, str] | None = None, st
             for pending in _pieces_in_print_order(block):
                 inlines.number(pending)
     if formatter is None:
-        from tpkit.citations import CitationFormatter
+        from tpkit.citations import CitationFormatter, known_locale
 
         formatter = CitationFormatter([c.to_csl() for c in entry.citations], style,
-                                      locale=locale or getattr(entry, "language", None))
+                                      locale=locale or known_locale(getattr(entry, "language", None)))
     formatted, bibliography = formatter.format(inlines.clusters)
 
     def finish(block):

@@ -13,7 +13,7 @@ lazily: ``import tpkit.citations`` stays cheap.
 """
 
 from tpkit.citations.formatter import CitationFormatter, CiteRefLike
-from tpkit.citations.styles import DEFAULT_STYLE, STYLE_ALIASES, clear_style_cache, resolve_locale, resolve_style
+from tpkit.citations.styles import DEFAULT_STYLE, STYLE_ALIASES, clear_style_cache, known_locale, resolve_locale, resolve_style
 
 __all__ = [
     "CitationFormatter",
@@ -21,6 +21,7 @@ __all__ = [
     "DEFAULT_STYLE",
     "STYLE_ALIASES",
     "clear_style_cache",
+    "known_locale",
     "resolve_locale",
     "resolve_style",
 ]

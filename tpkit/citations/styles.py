@@ -105,6 +105,18 @@ def resolve_locale(tag: str) -> str:
     )
 
 
+def known_locale(tag: str | None) -> str | None:
+    """``tag`` if citeproc-py has a locale for it, else None (the style's default then
+    applies: an entry in a language citeproc-py cannot speak still exports)."""
+    if not tag:
+        return None
+    try:
+        resolve_locale(tag)
+    except UsageError:
+        return None
+    return tag
+
+
 def _choose_locale(wanted: str | None, style_default: str) -> str:
     """The locale to render in: the one wanted, or the style's default. A bare language
     ("en", an entry's ``language``) that the style's default locale speaks keeps the

@@ -13,7 +13,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import Callable
 
-from tpkit.document import Document
+from tpkit.document import Document, Metadata
 
 # format -> (module, function, file suffix)
 WRITERS: dict[str, tuple[str, str, str]] = {
@@ -41,6 +41,38 @@ def document_time(document: Document, options: RenderOptions) -> _dt.datetime:
     if epoch and epoch.strip().isdigit():
         return _dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc)
     return _dt.datetime.fromisoformat(document.meta.updated).replace(tzinfo=_dt.timezone.utc)
+
+
+def long_date(iso: str) -> str:
+    """A YYYY-MM-DD date as printed: "6 November 2026"."""
+    try:
+        day = _dt.date.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return f"{day.day} {day.strftime('%B')} {day.year}"
+
+
+# The title block and the footer, in the words every writer prints them, so that a
+# DOCX and a PDF of one entry say the same thing.
+def title_details(meta: Metadata) -> list[str]:
+    """The line under an entry's title: update date, authors, licence."""
+    details = [f"Updated {long_date(meta.updated)}"]
+    if meta.authors:
+        details.append(", ".join(meta.authors))
+    if meta.license:
+        details.append(meta.license)
+    return details
+
+
+def footer_line(meta: Metadata, publisher: str | None) -> str:
+    """The footer of an entry's pages (before "Page N of M")."""
+    parts = [publisher] if publisher else []
+    if meta.license:
+        parts.append(f"License {meta.license}")
+    parts.append(f"Updated {long_date(meta.updated)}")
+    if meta.mark:
+        parts.append(f"Status: {meta.status}")
+    return " \u00b7 ".join(parts)
 
 
 def get_writer(fmt: str) -> Callable[[Document, RenderOptions], bytes]:

@@ -57,7 +57,7 @@ from lxml import etree
 from tpkit.document import (
     BulletList, Document, Figure, Paragraph, References, Run, SubHeading, Table,
 )
-from tpkit.writers import RenderOptions, document_time
+from tpkit.writers import RenderOptions, document_time, footer_line, title_details
 
 __all__ = ["render", "clear_caches", "safe_text", "TABLE_STYLE", "CHART_MAX_HEIGHT_IN"]
 
@@ -821,13 +821,7 @@ class _Builder:
     def footer(self, container, clears, publisher: str | None) -> None:
         meta = self.document.meta
         p = self._hf_paragraph(container, "footer", clears)
-        left = []
-        if meta.license:
-            left.append(f"Licensed {meta.license}")
-        if publisher:
-            left.append(publisher)
-        left.append(f"Updated {meta.updated}")
-        self.run(p, safe_text(" \u00b7 ".join(left)) + "\t")
+        self.run(p, safe_text(footer_line(meta, publisher)) + "\t")
         self.run(p, "Page ")
         self.field(p, "PAGE", "1")
         self.run(p, " of ")
@@ -990,6 +984,7 @@ def render(document: Document, options: RenderOptions | None = None) -> bytes:
     b.run(b.paragraph("title"), safe_text(meta.title))
     if meta.subtitle:
         b.run(b.paragraph("subtitle"), safe_text(meta.subtitle))
+    b.run(b.paragraph("subtitle"), safe_text(" \u00b7 ".join(title_details(meta))))
     for section_ in document.sections:
         b.run(b.paragraph("h1"), safe_text(section_.heading))
         for block in section_.blocks:

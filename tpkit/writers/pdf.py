@@ -53,7 +53,7 @@ from tpkit import fonts
 from tpkit.document import (
     BulletList, Document, Figure, Metadata, Paragraph, References, Run, SubHeading, Table,
 )
-from tpkit.writers import RenderOptions, document_time
+from tpkit.writers import RenderOptions, document_time, footer_line, long_date, title_details
 
 __all__ = ["render", "render_book", "write_book", "markup", "plain"]
 
@@ -497,12 +497,7 @@ def _footer_line(meta: Metadata | None, options: RenderOptions, book_title: str 
         if book_title and not options.publisher:
             parts.append(book_title)
         return " \u00b7 ".join(parts)
-    if meta.license:
-        parts.append(f"License {meta.license}")
-    parts.append(f"Updated {_long_date(meta.updated)}")
-    if meta.mark:
-        parts.append(f"Status: {meta.status}")
-    return " \u00b7 ".join(parts)
+    return footer_line(meta, options.publisher)
 
 
 def _fit(text: str, font: str, size: float, width: float) -> str:
@@ -512,14 +507,6 @@ def _fit(text: str, font: str, size: float, width: float) -> str:
     while text and pdfmetrics.stringWidth(text + "\u2026", font, size) > width:
         text = text[:-1]
     return text.rstrip() + "\u2026"
-
-
-def _long_date(iso: str) -> str:
-    try:
-        day = _dt.date.fromisoformat(iso)
-    except ValueError:
-        return iso
-    return f"{day.day} {day.strftime('%B')} {day.year}"
 
 
 # ----------------------------------------------------------------------------- story
@@ -769,12 +756,7 @@ def _entry_story(document: Document, frame_width: float, *, key: str) -> list:
     story: list = []
     story.append(_Heading(plain(meta.title), st.title))
     story.append(_Para(plain(meta.subtitle), st.subtitle))
-    details = [f"Updated {_long_date(meta.updated)}"]
-    if meta.authors:
-        details.append(", ".join(meta.authors))
-    if meta.license:
-        details.append(meta.license)
-    line = plain(" \u00b7 ".join(details))
+    line = plain(" \u00b7 ".join(title_details(meta)))
     if meta.mark:
         line += f' \u00b7 <font name="{SANS_BOLD}" color="#b3261e">{plain(meta.mark)}</font>'
     story.append(_Para(line, st.metaline))
@@ -902,7 +884,7 @@ def write_book(out: BinaryIO, documents: Sequence[Document], title: str, options
     count = f"{len(documents)} {'entry' if len(documents) == 1 else 'entries'}"
     story.append(_Para(plain(count), st.cover_line))
     if dated:
-        story.append(_Para(plain(_long_date(when.date().isoformat())), st.cover_line))
+        story.append(_Para(plain(long_date(when.date().isoformat())), st.cover_line))
     if regions:
         story.append(Spacer(1, 6))
         story.append(_Para(plain(" \u00b7 ".join(regions)), st.cover_small))
