@@ -326,10 +326,11 @@ def _suffix_letters(index: int) -> str:
 def _collapse_numbers(text: str, citation, numbers: dict[str, int], delimiter: str) -> str:
     """Collapse "1,2,3" to "1–3" for styles with collapse="citation-number".
 
-    Only a plain list of exactly the cluster's citation numbers (no
-    locators) is rewritten, so nothing else the style printed can change.
+    Only a plain list of exactly the cluster's citation numbers is rewritten, so nothing
+    else the style printed can change.
     """
-    if not delimiter or any(cite.has_locator for cite in citation.cites):
+    # A printed locator sits among the numbers ("1(p30),2,3"): leave the text alone then.
+    if not delimiter or any(cite.has_locator and str(cite.locator.identifier) in text for cite in citation.cites):
         return text
     cited = sorted({numbers[cite.key] for cite in citation.cites if cite.key in numbers})
     if len(cited) < 3:
