@@ -148,7 +148,8 @@ class CitationFormatter:
         # otherwise renders the first cite's locator as the chapter's pages.
         if order:
             bibliography.register(Citation([CitationItem(key) for key in order]))
-        bibliography.sort()
+        if parsed.has_bibliography:  # citeproc-py cannot sort for a style without one
+            bibliography.sort()
         if parsed.year_suffix:
             self._add_year_suffixes(bibliography, source)
 
