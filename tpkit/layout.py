@@ -256,7 +256,7 @@ def build_document(entry: "Entry", *, names: Mapping[str, str] | None = None, st
         from tpkit.citations import CitationFormatter, known_locale
 
         formatter = CitationFormatter([c.to_csl() for c in entry.citations], style,
-                                      locale=locale or known_locale(getattr(entry, "language", None)))
+                                      locale=locale or known_locale(entry.language))
     formatted, bibliography = formatter.format(inlines.clusters)
 
     def finish(block):
