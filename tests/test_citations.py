@@ -1,8 +1,8 @@
 """Citation formatting: in-text clusters and bibliographies through citeproc-py.
 
 Exact strings below were checked by hand against the style guides (APA 7,
-Chicago 18 author-date, Cite Them Right, AMA 11); see the module docstring
-of ``tpkit.citations`` for the citeproc-py defects corrected on the way.
+Chicago 18 author-date, Cite Them Right, AMA 11); ``tpkit.citations.patches``
+lists the citeproc-py defects corrected on the way (test_citation_patches.py shows each).
 """
 
 from __future__ import annotations
@@ -477,7 +477,8 @@ def test_bad_items_raise_value_error():
 
 
 def test_real_cite_refs_from_the_mark_parser():
-    marks = pytest.importorskip("tpkit.marks")
+    from tpkit import marks
+
     refs = marks.parse_cite("@donnelly2019, p. 231; @travell1983, chap. 3")
     in_text, _ = render("apa", [refs])
     assert text(in_text[0]) == "(Donnelly et al., 2019, p. 231; Travell & Simons, 1983, Chapter 3)"
