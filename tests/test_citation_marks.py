@@ -237,6 +237,9 @@ def test_locale_option_and_config(tmp_path, monkeypatch):
     assert not (tmp_path / "bad" / "pdf").exists()
 
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "tpkit.toml").write_text('csl = "apa"\nlocale = "British English"\n', encoding="utf-8")
+    result = runner.invoke(cli, ["build", str(entry), "--out", str(tmp_path / "o"), "-q"])
+    assert result.exit_code == 2 and "tpkit.toml:2: locale must be a language tag" in result.output, result.output
     (tmp_path / "tpkit.toml").write_text('csl = "harvard-cite-them-right"\nlocale = "en-GB"\n', encoding="utf-8")
     result = runner.invoke(cli, ["build", str(entry), "--out", str(tmp_path / "o"), "-q", "--jobs", "1"])
     assert result.exit_code == 0, result.output

@@ -89,6 +89,8 @@ def load_config(path: Path | None) -> Config:
             raise ConfigError(f"{where}: {key} must be a non-empty string: {_DESCRIPTIONS[key]}")
         if key == "paper" and value not in ("a4", "letter"):
             raise ConfigError(f"{where}: paper must be \"a4\" or \"letter\", not \"{value}\"")
+        if key == "locale" and not re.fullmatch(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*", value.strip()):
+            raise ConfigError(f"{where}: locale must be a language tag such as \"en-GB\", not \"{value}\"")
         if key == "template":
             value = (path.parent / value).resolve()
         if key == "csl" and value.endswith(".csl"):
