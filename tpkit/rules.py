@@ -23,6 +23,12 @@ if TYPE_CHECKING:
     from tpkit.models import Entry
 
 
+# The longest text one field may hold (TP220). Real texts are under 1,000 characters; reportlab's
+# line breaking is quadratic in the words of one paragraph (it pops the first word of a list
+# for each word), which past this length dominates a build.
+MAX_TEXT_LENGTH = 100_000
+
+
 @dataclass(frozen=True)
 class Rule:
     code: str
@@ -129,6 +135,10 @@ _RULES = [
          "An entry that recommends dry needling says what the needle risks (the pleura, a nerve or vessel on its path, "
          "bleeding): add to `precautions` an item {\"kind\": \"caution\", \"text\": ..., \"applies_to\": "
          "\"dry-needling\"} and declare \"schema_version\": \"1.1\"."),
+    Rule("TP220", "error", f"a text is longer than {MAX_TEXT_LENGTH:,} characters",
+         f"One text (a summary, an item, a citation's title...) holds at most {MAX_TEXT_LENGTH:,} characters, "
+         "a hundred times what real entries use. Longer texts are refused because typesetting one paragraph "
+         "of that length costs more than linear time in reportlab; split the text into list items or shorten it."),
 ]
 
 RULES: dict[str, Rule] = {rule.code: rule for rule in _RULES}
@@ -350,6 +360,12 @@ def check_entry(entry: "Entry", path: Path, today: _dt.date, text: str | None = 
                  f"/corrective_actions/{i}/category"))
 
     findings.extend(_near_duplicates(entry))
+
+    if text is None or len(text) > MAX_TEXT_LENGTH:  # no text is longer than the file it is in
+        for where, printed in printed_strings(entry):
+            if len(printed) > MAX_TEXT_LENGTH:
+                add(("TP220", f"this text is {len(printed):,} characters long, over the {MAX_TEXT_LENGTH:,}-character "
+                              "limit of one text; split it into items or shorten it", pointer_from(where)))
 
     # Every printed string is a piece of the text, written without escapes, and the fonts
     # draw all of printable ASCII (a JSON string cannot hold a control character unescaped).
