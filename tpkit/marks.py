@@ -1,4 +1,4 @@
-"""The inline marks of entry texts: ``*italic*``, ``**bold**`` and citations ``[@key, p. 231]``.
+r"""The inline marks of entry texts: ``*italic*``, ``**bold**`` and citations ``[@key, p. 231]``.
 
 Every other character is literal. A mark that is not closed is not a mark: its
 characters print as written, so "5 * 3" or "a ** b" stay plain text.
