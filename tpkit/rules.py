@@ -285,6 +285,7 @@ def check_entry(entry: "Entry", path: Path, today: _dt.date, text: str | None = 
 
     # Citation marks
     keys = {citation.id for citation in entry.citations}
+    suggestions: dict[str, str] = {}  # one fuzzy search per unknown key, however often it is cited
     cited: set[str] = set()
     for where, prose_text in prose(entry):
         if "[@" not in prose_text:
@@ -298,8 +299,11 @@ def check_entry(entry: "Entry", path: Path, today: _dt.date, text: str | None = 
                 if ref.key in keys:
                     cited.add(ref.key)
                 else:
+                    if ref.key not in suggestions:
+                        suggestions[ref.key] = _suggest(ref.key, keys)
+                    suggestion = suggestions[ref.key]
                     add(("TP203", f"citation mark {source} names \"{ref.key}\", which is not in citations; "
-                                  f"fix the key or add the source{_suggest(ref.key, keys)}", pointer_from(where)))
+                                  f"fix the key or add the source{suggestion}", pointer_from(where)))
     for i, citation in enumerate(entry.citations):
         if citation.id not in cited:
             add(("TP210", f"citation \"{citation.id}\" is never cited; cite it with [@{citation.id}] or remove it",
