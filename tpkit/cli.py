@@ -87,6 +87,9 @@ def _report(report: Report, fmt: str, strict: bool, stream=None) -> int:
     return 1 if report.failed(strict) else 0
 
 
+_FOLLOW_HELP = "Also read symbolic links in folders that point outside them (skipped with TP016 otherwise)."
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(list(REPORTERS)), default="text", show_default=True,
@@ -99,15 +102,16 @@ def _report(report: Report, fmt: str, strict: bool, stream=None) -> int:
 @click.option("--no-cache", is_flag=True, help="Check every file, even those unchanged since the last run.")
 @click.option("--engine", type=click.Choice(["jsonschema-rs", "jsonschema"]), default=None,
               help="JSON Schema engine: jsonschema-rs (fast; the default where installed) or jsonschema (pure Python).")
+@click.option("--follow-symlinks", is_flag=True, help=_FOLLOW_HELP)
 def validate(paths: tuple[str, ...], fmt: str, strict: bool, max_bytes: int | None, jobs: int | None,
-             no_cache: bool, engine: str | None) -> None:
+             no_cache: bool, engine: str | None, follow_symlinks: bool) -> None:
     """Check entries against the content model and report every problem.
 
     PATHS are entry files or folders (searched for *.json); the default is entries/.
     Exit 0 when valid, 1 on content problems, 2 on usage or I/O errors. Results of files
     that have not changed are reused from .tpkit_cache/ (see --no-cache).
     """
-    options = Options(cache=_cache_folder(no_cache), engine=engine)
+    options = Options(cache=_cache_folder(no_cache), engine=engine, follow_symlinks=follow_symlinks)
     if max_bytes:
         options.max_bytes = max_bytes
     report = validate_paths(paths or (DEFAULT_ENTRIES,), options, jobs=jobs or os.cpu_count() or 1, entries=False)
@@ -159,9 +163,11 @@ def _cache_folder(no_cache: bool) -> Path | None:
     return default_folder()
 
 
-def _validated(paths: tuple[str, ...], size_limit: int, strict: bool, quiet: bool, cache: Path | None = None):
+def _validated(paths: tuple[str, ...], size_limit: int, strict: bool, quiet: bool, cache: Path | None = None,
+               follow_symlinks: bool = False):
     """Validate first; on errors report them as `validate` does and exit 1 before anything is written."""
-    report = validate_paths(paths or (DEFAULT_ENTRIES,), Options(max_bytes=size_limit, cache=cache))
+    report = validate_paths(paths or (DEFAULT_ENTRIES,),
+                            Options(max_bytes=size_limit, cache=cache, follow_symlinks=follow_symlinks))
     if report.issues and not (quiet and not report.failed(strict)):
         sys.stderr.write(REPORTERS["text"](report, sys.stderr.isatty()))
     if report.io_failed:
@@ -172,9 +178,9 @@ def _validated(paths: tuple[str, ...], size_limit: int, strict: bool, quiet: boo
     return report
 
 
-def _entries_to_export(paths, config, statuses, strict: bool, quiet: bool, no_cache: bool):
+def _entries_to_export(paths, config, statuses, strict: bool, quiet: bool, no_cache: bool, follow_symlinks: bool):
     """Validated entries with the wanted statuses, and the names of all entries (for links)."""
-    report = _validated(paths, config.size_limit, strict, quiet, _cache_folder(no_cache))
+    report = _validated(paths, config.size_limit, strict, quiet, _cache_folder(no_cache), follow_symlinks)
     entries = [e for e in report.entries() if not statuses or e.status in statuses]
     if not entries:
         click.echo("tpkit: no entries to export" + (" with that status" if statuses else ""), err=True)
@@ -246,6 +252,7 @@ _EXPORT_OPTIONS = [
     click.option("--strict", is_flag=True, help="Refuse to export when there are warnings too."),
     click.option("-q", "--quiet", is_flag=True, help="Print only problems."),
     click.option("--no-cache", is_flag=True, help="Validate every file, even those unchanged since the last run."),
+    click.option("--follow-symlinks", is_flag=True, help=_FOLLOW_HELP),
 ]
 
 
@@ -266,7 +273,7 @@ def _with_options(options):
 @_with_options(_EXPORT_OPTIONS)
 @click.pass_context
 def export(ctx, paths, formats, book, jobs, out, statuses, paper, template, csl, locale, publisher, bundle_version,
-           strict, quiet, no_cache):
+           strict, quiet, no_cache, follow_symlinks):
     """Validate, then write DOCX, PDF or bundle exports of PATHS (default entries/) under --out.
 
     Files land in DIR/docx/<id>.docx, DIR/pdf/<id>.pdf, DIR/bundle/ and DIR/<name>-<version>.zip.
@@ -281,7 +288,7 @@ def export(ctx, paths, formats, book, jobs, out, statuses, paper, template, csl,
                          publisher=publisher, book=book, bundle_version=bundle_version, jobs=jobs,
                          incremental=False, force=True, locale=locale)
     _check_settings(settings)
-    entries, names = _entries_to_export(paths, config, statuses, strict, quiet, no_cache)
+    entries, names = _entries_to_export(paths, config, statuses, strict, quiet, no_cache, follow_symlinks)
     if not entries:
         return
     outcome = run_export(entries, settings, names=names, progress=_progress(quiet))
@@ -297,7 +304,7 @@ def export(ctx, paths, formats, book, jobs, out, statuses, paper, template, csl,
 @_with_options([o for o in _EXPORT_OPTIONS])
 @click.pass_context
 def build(ctx, paths, jobs, force, book_title, out, statuses, paper, template, csl, locale, publisher, bundle_version,
-          strict, quiet, no_cache):
+          strict, quiet, no_cache, follow_symlinks):
     """The main job: validate, then export DOCX, PDF, the bundle and a book of the whole collection.
 
     Only outputs whose inputs changed are rebuilt (a manifest in --out records what made
@@ -310,7 +317,7 @@ def build(ctx, paths, jobs, force, book_title, out, statuses, paper, template, c
                          book=book_title or config.book_title, bundle_version=bundle_version,
                          jobs=jobs or os.cpu_count() or 1, incremental=True, force=force, locale=locale)
     _check_settings(settings)
-    entries, names = _entries_to_export(paths, config, statuses, strict, quiet, no_cache)
+    entries, names = _entries_to_export(paths, config, statuses, strict, quiet, no_cache, follow_symlinks)
     if not entries:
         return
     show_bar = not quiet and sys.stderr.isatty()

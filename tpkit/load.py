@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,6 +83,35 @@ class LoadedFile:
                 for code, severity, message, pointer in found]
 
 
+class NotRegularFile(OSError):
+    """The path is a FIFO, a socket or a device: reading it could wait forever or never end."""
+
+
+def open_regular(path: str | os.PathLike):
+    """Open a file for binary reading if it is a regular file, else raise NotRegularFile.
+
+    The check is made on the opened file, so that nothing can swap the file between a check
+    and the read. Opening does not wait (``O_NONBLOCK``): a FIFO opened the ordinary way blocks
+    until someone writes to it."""
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(f"not a regular file ({file_kind(mode)})")
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
+def file_kind(mode: int) -> str:
+    for test, kind in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return kind
+    return "not a regular file"
+
+
 def load_file(path: Path, display: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
               max_depth: int = DEFAULT_MAX_DEPTH) -> LoadedFile:
     """Read and parse one entry file; raise LoadError with a located Issue on any failure."""
@@ -91,12 +121,14 @@ def load_file(path: Path, display: str | None = None, *, max_bytes: int = DEFAUL
         return LoadError(Issue(display, line, column, code, "error", message))
 
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:
             size = os.fstat(handle.fileno()).st_size
             if size > max_bytes:
                 # Answered from the size alone: a hostile file is never read into memory.
                 raise fail("TP006", f"file is {size:,} bytes, over the {max_bytes:,}-byte limit; split it or raise the limit")
             raw = handle.read(max_bytes + 1)
+    except NotRegularFile as exc:
+        raise LoadError(Issue(display, 1, 1, "TP015", "warning", f"skipped: {exc}; only regular files are read")) from None
     except OSError as exc:
         raise fail("TP001", f"cannot read file: {exc.strerror or exc}") from None
     if len(raw) > max_bytes:

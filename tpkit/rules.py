@@ -55,6 +55,13 @@ _RULES = [
          "without being read, to protect CI from runaway or hostile files."),
     Rule("TP007", "error", "the JSON is nested too deeply",
          "An entry is at most a few levels deep; deeper nesting (default limit 64) is refused to protect the tools."),
+    Rule("TP015", "warning", "a path is not a regular file and is skipped",
+         "Only regular files are read. A named pipe (FIFO), socket or device named *.json inside a folder could "
+         "make tpkit wait forever or read without end, so it is skipped. Named directly on the command line, "
+         "such a path is a usage error (exit 2)."),
+    Rule("TP016", "warning", "a symbolic link points outside the folder being read and is not followed",
+         "A link inside the entries folder whose target lies outside it would pull in files from elsewhere "
+         "(another project, a system file). It is skipped; pass --follow-symlinks to read such links."),
     Rule("TP101", "error", "a required property is missing",
          "Every section of the content model is required except `$schema`, `authors`, `license`, "
          "`trigger_points`, `language` and `precautions`; a precaution needs `kind` and `text`. Citations need `author` or `editor`, plus `publisher` (book, chapter), "

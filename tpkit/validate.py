@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import gc
 import os
+import stat as _stat
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,8 @@ from typing import TYPE_CHECKING, Iterable
 
 from tpkit.errors import UsageError
 from tpkit.issues import Issue
-from tpkit.load import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, LoadedFile, LoadError, check_depth, load_file
+from tpkit.load import (DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, LoadedFile, LoadError, check_depth, file_kind, load_file,
+                        open_regular)
 
 if TYPE_CHECKING:
     from tpkit.models import Entry
@@ -28,6 +30,7 @@ class Options:
     max_bytes: int = DEFAULT_MAX_BYTES
     max_depth: int = DEFAULT_MAX_DEPTH
     today: _dt.date | None = None  # tests pin it; None means the real today
+    follow_symlinks: bool = False  # links found in folders that point outside them (TP016)
     cache: Path | None = None  # folder of the result cache (see tpkit.cache); None: check every file
     engine: str | None = None  # JSON Schema engine (tpkit.schema.ENGINES); None: the default one
 
@@ -96,13 +99,19 @@ class Report:
         return self.errors > 0 or (strict and self.warnings > 0)
 
 
-def discover(paths: Iterable[str | os.PathLike]) -> list[tuple[Path, str]]:
-    """Entry files under the given files and folders, as (path, display name), sorted, each once.
+def discover(paths: Iterable[str | os.PathLike], *, follow_symlinks: bool = False
+             ) -> tuple[list[tuple[Path, str]], list[Issue]]:
+    """Entry files under the given files and folders, as (path, display name), sorted, each once;
+    and a warning for each path found in a folder and skipped.
 
-    Folders are searched for ``*.json`` recursively, following symbolic links but
-    never entering the same real folder twice (so link loops end).
+    Folders are searched for ``*.json`` without recursion (1,100 nested folders are fine), leaving
+    out hidden files and folders. Only regular files are taken: anything else is skipped with
+    TP015. Symbolic links are followed while their target lies inside the folder given; others
+    are skipped with TP016 unless ``follow_symlinks``. No real folder is entered twice, so link
+    loops end. A path named directly must be a regular file or a folder (else ``UsageError``).
     """
     found: list[tuple[Path, str]] = []
+    skipped: list[Issue] = []
     seen_files: set[tuple[int, int]] = set()  # (device, inode): a file reached twice is checked once
 
     def first_time(path: str | os.PathLike) -> bool:
@@ -116,33 +125,64 @@ def discover(paths: Iterable[str | os.PathLike]) -> list[tuple[Path, str]]:
         return True
 
     for given in paths:
-        root = Path(given)
-        if not root.exists():
-            raise UsageError(f"path does not exist: {given}")
-        if root.is_file():
-            if first_time(root):
-                found.append((root, str(given)))
+        try:
+            mode = os.stat(given).st_mode
+        except OSError:
+            raise UsageError(f"path does not exist: {given}") from None
+        if _stat.S_ISREG(mode):
+            if first_time(given):
+                found.append((Path(given), str(given)))
             continue
-        visited: set[tuple[int, int]] = set()
-        collected = []
-        for folder, dirs, files in os.walk(root, followlinks=True):
-            try:
-                stat = os.stat(folder)
-            except OSError:
-                dirs[:] = []
-                continue
+        if not _stat.S_ISDIR(mode):
+            raise UsageError(f"{given} is {file_kind(mode)}, not an entry file or a folder; only regular files are read")
+        collected = _walk(os.fspath(given), follow_symlinks, skipped)
+        found.extend((Path(path), path) for path in sorted(collected, key=Path) if first_time(path))
+    return found, skipped
+
+
+def _walk(root: str, follow_symlinks: bool, skipped: list[Issue]) -> list[str]:
+    """The ``*.json`` paths under a folder, with an explicit stack instead of recursion."""
+    base = os.path.realpath(root)
+    visited: set[tuple[int, int]] = set()
+    collected: list[str] = []
+    folders = [root]
+    while folders:
+        folder = folders.pop()
+        try:
+            stat = os.stat(folder)
             if (stat.st_dev, stat.st_ino) in visited:
-                dirs[:] = []
                 continue
             visited.add((stat.st_dev, stat.st_ino))
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for name in files:
-                if name.endswith(".json") and not name.startswith("."):
-                    path = os.path.join(folder, name)
-                    if first_time(path):
-                        collected.append(path)
-        found.extend((path, str(path)) for path in sorted(map(Path, collected)))
-    return found
+            with os.scandir(folder) as listing:
+                items = sorted(listing, key=lambda item: item.name)
+        except OSError:
+            continue  # a folder that vanished or cannot be listed holds nothing to check
+        subfolders = []
+        for item in items:
+            if item.name.startswith("."):
+                continue
+            is_json = item.name.endswith(".json")
+            try:
+                mode = os.stat(item.path).st_mode
+            except OSError:
+                mode = None  # a dangling link: if named *.json, reading it reports TP001
+            if item.is_symlink() and not follow_symlinks and (is_json or (mode and _stat.S_ISDIR(mode))):
+                target = os.path.realpath(item.path)
+                if os.path.commonpath([target, base]) != base:
+                    skipped.append(Issue(item.path, 1, 1, "TP016", "warning",
+                                         f"symbolic link to {target}, outside {root}; not followed "
+                                         "(--follow-symlinks reads it)"))
+                    continue
+            if mode is not None and _stat.S_ISDIR(mode):
+                subfolders.append(item.path)
+            elif is_json:
+                if mode is None or _stat.S_ISREG(mode):
+                    collected.append(item.path)
+                else:
+                    skipped.append(Issue(item.path, 1, 1, "TP015", "warning",
+                                         f"skipped: {file_kind(mode)}, not a regular file; only regular files are read"))
+        folders.extend(reversed(subfolders))
+    return collected
 
 
 def check_file(path: Path, display: str, options: Options) -> Result:
@@ -263,7 +303,7 @@ def validate_paths(paths: Iterable[str | os.PathLike], options: Options | None =
     files whose result is in the cache (see ``tpkit.cache``) are not checked again.
     """
     options = options or Options()
-    files = discover(paths)
+    files, skipped = discover(paths, follow_symlinks=options.follow_symlinks)
     results: list[Result | None] = [None] * len(files)
     cache = None
     checked_bytes: dict[int, bytes] = {}  # of valid cached files whose entry is wanted
@@ -294,7 +334,7 @@ def validate_paths(paths: Iterable[str | os.PathLike], options: Options | None =
         for index, data in checked_bytes.items():
             # The very bytes the cached result was found for: schema, model and rules passed them.
             results[index].entry = Entry.model_validate_json(data)
-    report = Report(results)
+    report = Report(results + [Result(Path(issue.path), issue.path, [issue]) for issue in skipped])
     check_collection(report.results, options)
     if cache is not None:
         for result in report.results:
@@ -306,7 +346,7 @@ def validate_paths(paths: Iterable[str | os.PathLike], options: Options | None =
 def _read_within(path: Path, max_bytes: int) -> bytes | None:
     """The file's bytes, or None if it cannot be read or is over the limit (checking reports why)."""
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:
             if os.fstat(handle.fileno()).st_size > max_bytes:
                 return None
             return handle.read(max_bytes + 1)
