@@ -221,6 +221,9 @@ def _check_settings(settings) -> None:
 
             if not template.is_file() or not zipfile.is_zipfile(template):
                 raise ValueError(f"template {template} is not a Word .docx file")
+            from tpkit.writers.docx_template import open_template
+
+            open_template(template)  # a broken or hostile template stops here, before anything is written
         if "bundle" in settings.formats:
             from tpkit.bundle import check_name, check_version
 

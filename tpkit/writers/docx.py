@@ -12,7 +12,8 @@ that a clinic can print and a publisher can restyle:
   Bibliography and Hyperlink), never renamed.
 * ``options.template`` is a publisher's .docx used like pandoc's
   ``--reference-doc``: its styles, page setup (``options.paper`` is then
-  ignored), header and footer are kept verbatim, its body content is dropped.
+  ignored), header and footer are kept verbatim, its body content is dropped,
+  and nothing else of it is taken (``tpkit.writers.docx_template``).
   A template without a header (footer) gets tpkit's: the muscle name and
   region (page numbers "Page N of M", licence, publisher, date).
 * Deterministic: the same document gives byte-identical files.  The zip is
@@ -473,7 +474,12 @@ def _tune_default_styles(styles_el, ids: dict[str, str]) -> None:
 
 
 def _prepare(template: Path | None, paper: str) -> _Base:
-    doc = docx.Document(str(template) if template is not None else None)
+    if template is None:
+        doc = docx.Document()
+    else:
+        from tpkit.writers.docx_template import open_template
+
+        doc = open_template(template)  # checked, and reduced to what a template is for
     part = doc.part
     package = part.package
     body = doc.element.body
