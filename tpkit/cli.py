@@ -95,8 +95,8 @@ _FOLLOW_HELP = "Also read symbolic links in folders that point outside them (ski
 @click.option("--format", "fmt", type=click.Choice(list(REPORTERS)), default="text", show_default=True,
               help="How to print problems: text for people, json, github (workflow annotations) or junit (XML).")
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
-@click.option("--max-bytes", type=click.IntRange(min=1), default=None,
-              help="Refuse files larger than this many bytes (default 5 MB).")
+@click.option("--max-bytes", type=click.IntRange(min=1, max=1024 ** 3), default=None,
+              help="Refuse files larger than this many bytes (default 5 MB, at most 1 GiB).")
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="Processes for large collections (default: all CPUs; small runs use one).")
 @click.option("--no-cache", is_flag=True, help="Check every file, even those unchanged since the last run.")

@@ -13,6 +13,11 @@ from pathlib import Path
 from tpkit.errors import ConfigError
 
 FILE_NAME = "tpkit.toml"
+# An entry is read whole into memory; past this no entry is plausible, and larger numbers
+# overflow the C integers reading uses.
+MAX_SIZE_LIMIT = 1024 * 1024 * 1024
+# An SPDX identifier or expression, as the content model's `license` (and the bundle) accept.
+LICENSE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+-]*( (AND|OR|WITH) [A-Za-z0-9][A-Za-z0-9.+-]*)*", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -83,10 +88,14 @@ def load_config(path: Path | None) -> Config:
             hint = f" (did you mean \"{near[0]}\"?)" if near else ""
             raise ConfigError(f"{where}: unknown key \"{key}\"{hint}; known keys: {', '.join(sorted(known))}")
         if key == "size_limit":
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ConfigError(f"{where}: size_limit must be a positive whole number of bytes")
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_SIZE_LIMIT:
+                raise ConfigError(f"{where}: size_limit must be a whole number of bytes from 1 to {MAX_SIZE_LIMIT:,} "
+                                  "(1 GiB)")
         elif not isinstance(value, str) or not value.strip():
             raise ConfigError(f"{where}: {key} must be a non-empty string: {_DESCRIPTIONS[key]}")
+        if key == "license" and not LICENSE_PATTERN.fullmatch(value):
+            raise ConfigError(f"{where}: license {value!r} is not an SPDX identifier or expression such as "
+                              "\"CC-BY-4.0\" or \"MIT OR Apache-2.0\"")
         if key == "paper" and value not in ("a4", "letter"):
             raise ConfigError(f"{where}: paper must be \"a4\" or \"letter\", not \"{value}\"")
         if key == "locale" and not re.fullmatch(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*", value.strip()):

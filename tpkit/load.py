@@ -104,6 +104,24 @@ def open_regular(path: str | os.PathLike):
         raise
 
 
+def read_at_most(handle, limit: int, expected: int) -> bytes:
+    """The file's bytes, but no more than ``limit`` + 1 (one more tells that the limit was passed).
+
+    Asks for what the file holds (``expected``, from fstat), not for the limit: a read of n bytes
+    reserves n bytes first, so a limit of a terabyte would fail. A file that grows meanwhile is
+    read on in 1 MB steps."""
+    chunks: list[bytes] = []
+    total, wanted = 0, min(expected, limit) + 1
+    while total <= limit:
+        chunk = handle.read(wanted)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+        wanted = min(1 << 20, limit + 1 - total)
+    return b"".join(chunks)
+
+
 def file_kind(mode: int) -> str:
     for test, kind in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"),
                        (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
@@ -126,7 +144,7 @@ def load_file(path: Path, display: str | None = None, *, max_bytes: int = DEFAUL
             if size > max_bytes:
                 # Answered from the size alone: a hostile file is never read into memory.
                 raise fail("TP006", f"file is {size:,} bytes, over the {max_bytes:,}-byte limit; split it or raise the limit")
-            raw = handle.read(max_bytes + 1)
+            raw = read_at_most(handle, max_bytes, size)
     except NotRegularFile as exc:
         raise LoadError(Issue(display, 1, 1, "TP015", "warning", f"skipped: {exc}; only regular files are read")) from None
     except OSError as exc:

@@ -66,7 +66,7 @@ def parse_cite(inner: str) -> tuple[CiteRef, ...] | None:
         key, locator_text = match.group(1), (match.group(2) or "").strip() or None
         locator = label = None
         if locator_text:
-            loc = _LOCATOR.match(locator_text)
+            loc = _LOCATOR.fullmatch(locator_text)
             word = loc.group(1) if loc else None
             if word and word.lower() in LOCATOR_LABELS:
                 label, locator = LOCATOR_LABELS[word.lower()], loc.group(2)

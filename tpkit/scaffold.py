@@ -71,8 +71,8 @@ def new_entry(entry_id: str, name: str | None = None, today: _dt.date | None = N
 
 
 def write_new_entry(folder: Path, entry_id: str, name: str | None = None) -> Path:
-    if not re.match(SLUG_PATTERN, entry_id) or len(entry_id) > 64:
-        raise UsageError(f"\"{entry_id}\" is not a valid id: use lower-case letters, digits and single hyphens")
+    if not re.fullmatch(SLUG_PATTERN, entry_id) or len(entry_id) > 64:
+        raise UsageError(f"{json.dumps(entry_id)} is not a valid id: use lower-case letters, digits and single hyphens")
     path = folder / f"{entry_id}.json"
     if path.exists():
         raise UsageError(f"{path} already exists; edit it or choose another id")

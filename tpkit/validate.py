@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Iterable
 from tpkit.errors import UsageError
 from tpkit.issues import Issue
 from tpkit.load import (DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, LoadedFile, LoadError, check_depth, file_kind, load_file,
-                        open_regular)
+                        open_regular, read_at_most)
 
 if TYPE_CHECKING:
     from tpkit.models import Entry
@@ -347,9 +347,10 @@ def _read_within(path: Path, max_bytes: int) -> bytes | None:
     """The file's bytes, or None if it cannot be read or is over the limit (checking reports why)."""
     try:
         with open_regular(path) as handle:
-            if os.fstat(handle.fileno()).st_size > max_bytes:
+            size = os.fstat(handle.fileno()).st_size
+            if size > max_bytes:
                 return None
-            return handle.read(max_bytes + 1)
+            return read_at_most(handle, max_bytes, size)
     except OSError:
         return None
 

