@@ -34,7 +34,7 @@ _W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _DOCUMENT_PARTS = {"styles", "numbering", "theme", "fontTable", "settings", "header", "footer"}
 # ... of the package: the document and the two property parts tpkit rewrites.
 _PACKAGE_PARTS = {"officeDocument", "core-properties", "extended-properties"}
-# ... of a header, footer or font table: its images and embedded fonts.
+# ... of a header, footer, theme, numbering or font table: its images and embedded fonts.
 _ART_PARTS = {"image", "font"}
 # Settings that shape layout, kept; the rest (attachedTemplate, mailMerge, docVars, protection,
 # revision ids...) goes.
@@ -135,10 +135,10 @@ def open_template(template: Path):
     _keep_only(doc.part.rels, _DOCUMENT_PARTS)
     for rel in doc.part.rels.values():
         kind = rel.reltype.rsplit("/", 1)[-1]
-        if kind in ("header", "footer", "fontTable"):
-            _keep_only(rel.target_part.rels, _ART_PARTS, element=getattr(rel.target_part, "_element", None))
-        elif kind in ("settings", "theme", "numbering", "styles"):
-            _keep_only(rel.target_part.rels, set(), element=getattr(rel.target_part, "_element", None))
+        # Headers and footers show images, a theme may fill with one, numbering may use picture
+        # bullets, a font table embeds fonts; settings and styles need no part of their own.
+        kept = _ART_PARTS if kind in ("header", "footer", "fontTable", "theme", "numbering") else set()
+        _keep_only(rel.target_part.rels, kept, element=getattr(rel.target_part, "_element", None))
     settings = doc.settings.element
     for child in list(settings):
         if etree.QName(child).localname not in _SETTINGS_KEPT:
