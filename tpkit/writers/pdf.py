@@ -242,15 +242,19 @@ class _Para(RLParagraph):
         its lines again: a paragraph of P pages was broken P times, quadratic in its length
         (800,000 characters: 37 s). The rest keeps its lines from this break instead: they
         were broken at the width of every line after the first, which is the width of the
-        rest's lines (reportlab gives the rest no first-line indent). The bytes written do not
-        change."""
+        rest's lines (reportlab gives the rest no first-line indent). The part that stays keeps
+        its lines too. The bytes written do not change."""
         parts = super().split(availWidth, availHeight)
         memo = self._tp_memo
         fixed_leading = getattr(self, "autoLeading", getattr(self.style, "autoLeading", "")) in ("", "off")
         if len(parts) == 2 and memo is not None and memo[0] == availWidth and fixed_leading \
                 and (self.blPara.kind == 0 or _processed_frags(self.frags)):
             first, rest = parts
-            lines = self.blPara.lines[len(first.blPara.lines):]
+            kept = len(first.blPara.lines)
+            # The part that stays on this page has this break's first lines, at the same widths.
+            first._tp_memo = (availWidth, availWidth, kept * first.style.leading,
+                              self.blPara.clone(lines=self.blPara.lines[:kept]), memo[4])
+            lines = self.blPara.lines[kept:]
             if self.blPara.kind == 1:
                 # A styled line knows where its words start in the paragraph's fragments, and the
                 # rest's fragments start at the rest's first line.
