@@ -30,7 +30,8 @@ def png() -> bytes:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_caches():
+def _fresh_caches(monkeypatch):
+    monkeypatch.delenv("TPKIT_DEBUG", raising=False)  # `tpkit --debug` in another test sets it for the process
     docx_writer.clear_caches()
     yield
     docx_writer.clear_caches()
