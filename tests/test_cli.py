@@ -216,6 +216,7 @@ def test_debug_shows_the_traceback(monkeypatch):
     result = CliRunner().invoke(cli, ["--debug", "validate", str(ENTRIES)])
     assert result.exit_code == 2
     assert "Traceback" in result.output and "simulated failure" in result.output
+    assert "TPKIT_DEBUG" not in os.environ  # --debug holds for its own command only
 
 
 @pytest.mark.parametrize("error, code", [("ConfigError", 2), ("OutputError", 2), ("RenderError", 2), ("BookError", 2)])

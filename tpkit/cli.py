@@ -65,8 +65,10 @@ def _show_traceback() -> None:
 
 
 def _enable_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
-    if value:
+    if value and not debug_enabled():
         os.environ["TPKIT_DEBUG"] = "1"  # also seen by worker processes
+        # Only for this command: a library caller (or a test) running several keeps its own setting.
+        ctx.call_on_close(lambda: os.environ.pop("TPKIT_DEBUG", None))
 
 
 @click.group(cls=TpkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
