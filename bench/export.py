@@ -1,13 +1,16 @@
 """Export speed and memory.
 
     python bench/export.py [--count 1000] [--sample 100]
+    python bench/export.py --only rebuild [--count 1000] [--rounds 5]
 
 Prints, for DOCX, PDF and the bundle: ms per entry in one process (--jobs 1, on
 --sample entries) and with all cores (on --count entries); all formats together
 (`tpkit build` from nothing, --count entries); the re-build time after editing one
 entry, with the validation cache that build keeps and without it; the book of --count entries (wall time, peak memory); and DOCX time per
 document against pandoc converting equivalent Markdown, one process per document
-(skipped where pandoc is absent).
+(skipped where pandoc is absent). ``--only rebuild`` measures only the one-edit re-build
+(``--rounds`` edits, each timed) and the bundle's own share of it: writing the bundle of
+--count entries again after one edit, in one process.
 Targets on 2 cores: all formats for 1,000 entries within 60 s; re-export after one
 edit within 1 s; the 1,000-entry book under 1 GB peak memory.
 """
@@ -58,6 +61,57 @@ def in_process_ms(entries_dir: Path, fmt: str) -> float:
     return (time.perf_counter() - started) / len(entries) * 1000
 
 
+def edit(path: Path, words: str = " Edited.") -> None:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["conclusion"] += words
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+def bundle_rewrite_seconds(entries_dir: Path, rounds: int) -> float:
+    """Median seconds of ``write_bundle`` over an earlier bundle of the same entries with one entry edited."""
+    import statistics
+
+    from tpkit.bundle import write_bundle
+    from tpkit.validate import validate_paths
+
+    entries = validate_paths([entries_dir]).entries()
+    out = Path(tempfile.mkdtemp())
+    write_bundle(entries, out, name="bench", version="1.0.0")
+    times = []
+    for round_ in range(rounds):
+        middle = len(entries) // 2
+        entries[middle] = entries[middle].model_copy(update={"conclusion": f"{entries[middle].conclusion} {round_}"})
+        started = time.perf_counter()
+        write_bundle(entries, out, name="bench", version="1.0.0")
+        times.append(time.perf_counter() - started)
+    shutil.rmtree(out)
+    return statistics.median(times)
+
+
+def rebuild_only(count: int, rounds: int) -> None:
+    """The one-edit re-build of ``count`` entries, ``rounds`` times, and the bundle's share of it."""
+    cores = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory() as temp:
+        root = Path(temp)
+        os.environ["TPKIT_CACHE_DIR"] = str(root / "cache")
+        all_dir, build_out = root / "entries", root / "build"
+        make_corpus(all_dir, count)
+        seconds, _ = timed([*TPKIT, "build", str(all_dir), "--out", str(build_out), "--jobs", str(cores), "-q"], cwd=root)
+        print(f"tpkit build of {count} entries, --jobs {cores}: {seconds:.1f} s")
+        edited = sorted(all_dir.glob("*.json"))[count // 2]
+        times = []
+        for round_ in range(rounds):
+            edit(edited, f" Edited {round_}.")
+            seconds, _ = timed([*TPKIT, "build", str(all_dir), "--out", str(build_out), "--jobs", str(cores), "-q"],
+                               cwd=root)
+            times.append(seconds)
+        print(f"re-build after editing one entry, with the validation cache: "
+              f"{', '.join(f'{t:.2f}' for t in times)} s (median {sorted(times)[len(times) // 2]:.2f} s)")
+        rewrite = float(subprocess.run([sys.executable, __file__, "--bundle-rewrite", str(all_dir), "--rounds",
+                                        str(rounds)], capture_output=True, text=True, check=True).stdout)
+        print(f"bundle of {count} entries written again after one edit, one process: {rewrite:.2f} s (median)")
+
+
 def markdown_of(entry_path: Path) -> str:
     data = json.loads(entry_path.read_text(encoding="utf-8"))
     lines = [f"# {data['name']}", "", "## Introduction", "", data["summary"], "", "## Indications", ""]
@@ -77,10 +131,19 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--sample", type=int, default=100)
+    parser.add_argument("--only", choices=["rebuild"], help="measure only the one-edit re-build")
+    parser.add_argument("--rounds", type=int, default=3, help="with --only rebuild: edits to time")
     parser.add_argument("--in-process", nargs=2, metavar=("FORMAT", "DIR"), help=argparse.SUPPRESS)
+    parser.add_argument("--bundle-rewrite", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.in_process:
         print(in_process_ms(Path(args.in_process[1]), args.in_process[0]))
+        return
+    if args.bundle_rewrite:
+        print(bundle_rewrite_seconds(Path(args.bundle_rewrite), args.rounds))
+        return
+    if args.only == "rebuild":
+        rebuild_only(args.count, args.rounds)
         return
     cores = os.cpu_count() or 1
     rows: list[tuple[str, str]] = []
@@ -112,9 +175,7 @@ def main() -> None:
 
         edited = sorted(all_dir.glob("*.json"))[args.count // 2]
         for cache in ("with", "without"):
-            data = json.loads(edited.read_text(encoding="utf-8"))
-            data["conclusion"] += " Edited."
-            edited.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+            edit(edited)
             seconds, _ = timed([*TPKIT, "build", str(all_dir), "--out", str(build_out), "--jobs", str(cores), "-q",
                                 *(["--no-cache"] if cache == "without" else [])], cwd=root)
             rows.append((f"re-build after editing one entry, {cache} the validation cache",
