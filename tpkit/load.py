@@ -151,6 +151,16 @@ def load_file(path: Path, display: str | None = None, *, max_bytes: int = DEFAUL
         raise fail("TP001", f"cannot read file: {exc.strerror or exc}") from None
     if len(raw) > max_bytes:
         raise fail("TP006", f"file is over the {max_bytes:,}-byte limit; split it or raise the limit")
+    return load_bytes(raw, path, display, max_depth=max_depth)
+
+
+def load_bytes(raw: bytes, path: Path, display: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> LoadedFile:
+    """Parse bytes already read (a file, a bundle member) as ``load_file`` does: strict JSON
+    (UTF-8 without BOM, no duplicate keys, no NaN, no lone surrogates), one object."""
+
+    def fail(code: str, message: str, line: int = 1, column: int = 1) -> LoadError:
+        return LoadError(Issue(display, line, column, code, "error", message))
+
     if raw.startswith(b"\xef\xbb\xbf"):
         raise fail("TP002", "file starts with a byte order mark (BOM); save it as UTF-8 without BOM")
     try:

@@ -193,6 +193,12 @@ def check_file(path: Path, display: str, options: Options) -> Result:
     except LoadError as exc:
         result.issues.append(exc.issue)
         return result
+    return check_loaded(result, loaded, options)
+
+
+def check_loaded(result: Result, loaded: LoadedFile, options: Options) -> Result:
+    """Validate a document already loaded (from a file, or a bundle's member): the JSON Schema,
+    the typed model and the rules of one entry; fills in and returns ``result``."""
     result.loaded = loaded
     if options.cache is not None:
         from tpkit.cache import digest
@@ -241,7 +247,8 @@ def check_file(path: Path, display: str, options: Options) -> Result:
     from tpkit.rules import RULES, check_entry
 
     result.issues.extend(loaded.issues((code, RULES[code].severity, message, pointer)
-                                       for code, message, pointer in check_entry(entry, path, options.day(), loaded.text)))
+                                       for code, message, pointer in check_entry(entry, result.path, options.day(),
+                                                                                 loaded.text)))
     result.entry = entry
     result.valid = True
     result.links = tuple(item.muscle for item in entry.associated_trigger_points)
