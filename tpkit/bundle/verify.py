@@ -62,8 +62,11 @@ def parse(files: BundleFiles, name: str, limit: int) -> tuple[bytes, Any] | None
         return raw, load_bytes(raw, Path(name), name).data
     except LoadError as exc:
         issue = exc.issue
-        files.problems.add(name, f"is not valid JSON ({issue.code}) at line {issue.line}, column {issue.column}: "
-                                 f"{issue.message}")
+        if issue.code == "TP005":
+            files.problems.add(name, "must hold one JSON object {...}")
+        else:
+            files.problems.add(name, f"is not valid JSON ({issue.code}) at line {issue.line}, column {issue.column}: "
+                                     f"{issue.message}")
         return None
 
 
@@ -393,6 +396,8 @@ def inspect(path: str | os.PathLike, *, trusted_keys: Sequence[str | os.PathLike
         if not files.sizes and problems:
             return inspection
         descriptor_bytes = _check_descriptor(files, inspection)
+        if descriptor_bytes is None:
+            return inspection  # without the manifest nothing else can be checked against it
         if trusted_keys:
             from .sign import check_signature
 
