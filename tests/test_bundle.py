@@ -207,7 +207,7 @@ def test_index_rows(entries, built):
     index = json.loads((folder / "index.json").read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator(load_schema("bundle-index.schema.json"),
                                     format_checker=jsonschema.FormatChecker()).validate(index)
-    assert (index["name"], index["version"], index["schema_version"]) == (NAME, VERSION, "1.0")
+    assert (index["name"], index["version"], index["schema_version"]) == (NAME, VERSION, "1.1")
     rows = {row["id"]: row for row in index["entries"]}
     assert len(rows) == len(entries)
     for entry in entries:
@@ -241,6 +241,38 @@ def test_jsonld(entries, built):
             [f"urn:tpkit:muscle:{a.muscle}" for a in entry.associated_trigger_points]
         assert "origin" not in data  # not a schema.org Muscle property
         assert data["subjectOf"]["license"] == "https://spdx.org/licenses/CC-BY-4.0.html"
+
+
+def test_content_model_1_1_in_the_bundle(entries):
+    """Canonical entries carry language and precautions; the JSON-LD work names the language (default en)."""
+    assert any(e.language for e in entries) and any(e.precautions for e in entries)
+    unset = [e.model_copy(update={"language": None}) if e.id == "piriformis" else e for e in entries]
+    files = bundle.build_bundle(unset, name=NAME, version=VERSION)
+    schema_order = list(load_schema()["properties"])
+    for entry in unset:
+        data = json.loads(files[f"entries/{entry.id}.json"])
+        assert list(data) == [key for key in schema_order if key in data]
+        assert data.get("language") == entry.language
+        assert data.get("precautions") == (None if entry.precautions is None else
+                                           [p.model_dump(exclude_none=True, mode="json") for p in entry.precautions])
+        work = json.loads(files[f"entries/{entry.id}.jsonld"])["subjectOf"]
+        assert work["inLanguage"] == (entry.language or "en")
+    assert json.loads(files["entries/piriformis.jsonld"])["subjectOf"]["inLanguage"] == "en"
+    assert json.loads(files["datapackage.json"])["tpkit"]["schema_version"] == "1.1"
+
+
+def test_a_bundle_of_format_1_0_still_verifies_and_loads(entries, tmp_path):
+    """A bundle the previous tpkit wrote (format 1.0, content model 1.0, no inLanguage) is still good."""
+    old = ROOT / "tests" / "fixtures" / "bundle-format-1.0.zip"
+    assert bundle.verify(old) == []
+    loaded = bundle.load(old)
+    assert len(loaded) == 5 and all(e.language is None and e.precautions is None for e in loaded)
+    with zipfile.ZipFile(old) as z:
+        assert json.loads(z.read("datapackage.json"))["tpkit"]["bundle_format"] == "1.0"
+        assert "inLanguage" not in json.loads(z.read("entries/piriformis.jsonld"))["subjectOf"]
+    _, new = bundle.write_bundle(entries, tmp_path, name=NAME, version="1.1.0")
+    changed = {c.id: [s.key for s in c.sections] for c in bundle.diff(old, new).changed}
+    assert "language" in changed["piriformis"] and "precautions" in changed["piriformis"]
 
 
 # -- tampering --------------------------------------------------------------------------------------

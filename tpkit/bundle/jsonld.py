@@ -9,7 +9,7 @@ from tpkit import marks
 from tpkit.models import Entry
 from tpkit.vocabulary import format_segments
 
-from .spec import BUNDLE_FORMAT, DEFAULT_LANGUAGE, JSONLD_VOCAB, license_url
+from .spec import BUNDLE_FORMAT, JSONLD_VOCAB, license_url
 
 
 def muscle_iri(entry_id: str) -> str:
@@ -58,7 +58,7 @@ def to_jsonld(entry: Entry, names: Mapping[str, str] | None = None, *, default_l
     }
     if bundle_format != "1.0":
         # On the work, not the Muscle: schema.org defines inLanguage for creative works only.
-        work["inLanguage"] = getattr(entry, "language", None) or DEFAULT_LANGUAGE
+        work["inLanguage"] = entry.document_language
     url = license_url(entry.license or default_license)
     if url:
         work["license"] = url

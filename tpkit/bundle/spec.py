@@ -31,7 +31,6 @@ INDEX_SCHEMA_REF = INDEX_SCHEMA_PATH  # "$schema" of index.json, relative to the
 DATAPACKAGE_PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
 DEFAULT_TITLE = "Myofascial trigger point entries"
 JSONLD_VOCAB = "http://schema.org/"  # the namespace schema.org's own JSON-LD context maps terms to
-DEFAULT_LANGUAGE = "en"  # an entry without "language" is English (content model 1.1)
 
 # -- limits: what a reader accepts before it inflates or parses anything ------------------------------
 # Each is far above what tpkit writes (a bundle of 1,000 entries: descriptor ~300 KB, index

@@ -47,10 +47,10 @@ class _MemberResult(Result):
 
     reload: Callable[[], LoadedFile] | None = None
 
-    def issue(self, code: str, severity: str, message: str, pointer: str, options: Options):
+    def add_issues(self, found: list[tuple[str, str, str, str]], options: Options) -> None:
         if self.loaded is None and self.reload is not None:
             self.loaded = self.reload()
-        return self.loaded.issue(code, severity, message, pointer)
+        super().add_issues(found, options)
 
 
 def parse(files: BundleFiles, name: str, limit: int) -> tuple[bytes, Any] | None:
