@@ -96,7 +96,7 @@ def _tree(folder: Path) -> dict[str, bytes]:
 
 
 def test_parallel_rebuild_after_an_edit_is_what_a_fresh_serial_build_gives(collection, tmp_path):
-    """Workers, reused bundle files and zip members, the book linked again: none of it shows."""
+    """Workers and the book linked again: none of it shows."""
     def build(out: str, *extra: str) -> None:
         result = invoke("build", str(collection), "--out", str(tmp_path / out), "-q", *extra)
         assert result.exit_code == 0, result.output
