@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 from tpkit import __version__, marks
 from tpkit.errors import UsageError
@@ -64,7 +64,40 @@ def check_license(license: str | None) -> str | None:
 
 def licenses(entries: Sequence[Entry], license: str | None) -> list[dict]:
     """datapackage.json "licenses": the entries' distinct licenses, ``license`` standing for none."""
-    chosen = sorted({e.license or license for e in entries} - {None})
+    return licenses_of((e.license for e in entries), license)
+
+
+def source_items(entry: Entry) -> list[tuple[tuple, dict]]:
+    """(key, item) of each work one entry cites; equal keys are one source (see ``sources``)."""
+    found = []
+    for c in entry.citations:
+        people = c.author or c.editor or []
+        who = ", ".join(p.family for p in people[:3]) + (" et al." if len(people) > 3 else "")
+        item = {"title": f"{who} ({c.issued.year}). {c.title}"}
+        if c.DOI:
+            item["path"] = f"https://doi.org/{c.DOI}"
+        elif c.URL:
+            item["path"] = c.URL
+        found.append(((c.title.casefold(), c.issued.year, item.get("path")), item))
+    return found
+
+
+def merge_sources(items: Iterable[tuple[tuple, dict]]) -> list[dict]:
+    """Data Package ``sources`` from (key, item) pairs in entry-id order: each work once, sorted."""
+    found: dict[tuple, dict] = {}
+    for key, item in items:
+        found.setdefault(key, item)
+    return sorted(found.values(), key=lambda item: (item["title"].casefold(), item["title"], item.get("path", "")))
+
+
+def sources(entries: Sequence[Entry]) -> list[dict]:
+    """The works the entries cite, each once: Data Package ``sources``."""
+    return merge_sources(pair for entry in sorted(entries, key=lambda e: e.id) for pair in source_items(entry))
+
+
+def licenses_of(own: Iterable[str | None], license: str | None) -> list[dict]:
+    """datapackage.json "licenses" from the entries' own licenses, ``license`` standing for none."""
+    chosen = sorted({value or license for value in own} - {None})
     out = []
     for expression in chosen:
         item: dict[str, str] = {"name": expression}
@@ -75,23 +108,6 @@ def licenses(entries: Sequence[Entry], license: str | None) -> list[dict]:
             item["title"] = LICENSE_TITLES[expression]
         out.append(item)
     return out
-
-
-def sources(entries: Sequence[Entry]) -> list[dict]:
-    """The works the entries cite, each once: Data Package ``sources``."""
-    found: dict[tuple, dict] = {}
-    for entry in entries:
-        for c in entry.citations:
-            people = c.author or c.editor or []
-            who = ", ".join(p.family for p in people[:3]) + (" et al." if len(people) > 3 else "")
-            item = {"title": f"{who} ({c.issued.year}). {c.title}"}
-            if c.DOI:
-                item["path"] = f"https://doi.org/{c.DOI}"
-            elif c.URL:
-                item["path"] = c.URL
-            key = (c.title.casefold(), c.issued.year, item.get("path"))
-            found.setdefault(key, item)
-    return sorted(found.values(), key=lambda item: (item["title"].casefold(), item["title"], item.get("path", "")))
 
 
 def _resource_name(path: str) -> str:

@@ -14,7 +14,9 @@ from tpkit.models import Entry
 from tpkit.schema import load_schema
 
 from .canonical import entry_data
-from .verify import inspect
+from .read import Problems, open_bundle
+from .spec import Problem
+from .verify import inspect, read_entry
 
 # Entry properties that are not sections: reported by their own key in diffs.
 METADATA_KEYS = ("schema_version", "language", "name", "status", "updated", "region", "authors", "license")
@@ -126,15 +128,36 @@ def diff_entries(old: Iterable[Entry], new: Iterable[Entry], *, old_info: dict |
 
 
 def diff(old: str | os.PathLike, new: str | os.PathLike) -> BundleDiff:
-    """Compare two bundles (folders or zips); both are verified first (BundleError on any problem)."""
+    """Compare two bundles (folders or zips); both are verified first (BundleError on any problem).
+
+    Entries whose canonical bytes are the same in both are unchanged; only the others are read
+    again and compared section by section, so memory does not grow with the bundles."""
     results = []
     for path in (old, new):
         result = inspect(Path(path))
         if result.problems:
             raise BundleError(result.problems.sorted(str(path)), path)
         results.append(result)
+    before, after = results[0].facts, results[1].facts
+    changed = []
+    differing = sorted(i for i in set(before) & set(after) if before[i].digest != after[i].digest)
+    if differing:
+        with open_bundle(Path(old), Problems()) as old_files, open_bundle(Path(new), Problems()) as new_files:
+            for entry_id in differing:
+                pair = (read_entry(old_files, results[0], entry_id), read_entry(new_files, results[1], entry_id))
+                if None in pair:  # changed on disk since it was verified
+                    raise BundleError([Problem(f"entries/{entry_id}.json", "changed while it was compared")])
+                sections = entry_changes(*pair)
+                if sections:
+                    changed.append(EntryChange(entry_id, after[entry_id].name, sections))
     info = [{"name": r.descriptor.get("name"), "version": r.descriptor.get("version")} for r in results]
-    return diff_entries(results[0].entries.values(), results[1].entries.values(), old_info=info[0], new_info=info[1])
+    return BundleDiff(
+        old=info[0],
+        new=info[1],
+        added=tuple(EntryRef(i, after[i].name) for i in sorted(set(after) - set(before))),
+        removed=tuple(EntryRef(i, before[i].name) for i in sorted(set(before) - set(after))),
+        changed=tuple(changed),
+    )
 
 
 def _section_text(change: SectionChange) -> str:

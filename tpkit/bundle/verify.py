@@ -3,7 +3,10 @@ passes tpkit's full validation; JSON-LD, index, licenses and sources are what tp
 the entries; the schemas are the ones tpkit published) and, when keys are trusted, who signed it.
 
 ``verify`` lists every problem; ``load`` returns the entries of a bundle that has none.
-Files are read one at a time within the limits of ``spec``; see ``read``.
+Files are read one at a time within the limits of ``spec`` (see ``read``), and an entry's typed
+model is kept only when the caller wants the entries: ``verify`` keeps a few facts per entry
+and reads an entry again when its JSON-LD is checked, so its memory does not grow with the
+bundle's content.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from tpkit.models import Entry
 from tpkit.validate import Options, Result, check_collection, check_loaded
 
 from . import spec
-from .build import index_row, licenses, sources
+from .build import index_row, licenses_of, merge_sources, source_items
 from .canonical import canonical_json, dumps
 from .jsonld import muscle_iri, to_jsonld
 from .read import BundleFiles, Problems, open_bundle, safe_member
@@ -32,10 +35,22 @@ _SCHEMA_ERRORS_SHOWN = 20
 
 
 @dataclass
+class Facts:
+    """What the checks across files need of one valid entry."""
+
+    name: str
+    license: str | None
+    row: dict  # its index.json row as tpkit derives it
+    sources: list[tuple[tuple, dict]]
+    digest: str  # sha256 of its canonical bytes
+
+
+@dataclass
 class Inspection:
     problems: Problems = field(default_factory=Problems)
     descriptor: dict = field(default_factory=dict)
-    entries: dict[str, Entry] = field(default_factory=dict)  # id -> entry, valid entries only
+    facts: dict[str, Facts] = field(default_factory=dict)  # id -> facts, valid entries only
+    entries: dict[str, Entry] = field(default_factory=dict)  # id -> entry, when kept
     listed: dict[str, dict] = field(default_factory=dict)  # path -> resource of datapackage.json
     hashed: set[str] = field(default_factory=set)  # files whose hash has been checked
 
@@ -215,7 +230,8 @@ def _issue_text(issue) -> str:
     return f"{issue.code} at line {issue.line}, column {issue.column} ({issue.pointer or '/'}): {issue.message}"
 
 
-def _check_entries(files: BundleFiles, inspection: Inspection, checker, today: _dt.date | None) -> set[str]:
+def _check_entries(files: BundleFiles, inspection: Inspection, checker, today: _dt.date | None,
+                   keep: bool) -> set[str]:
     """Every entries/<id>.json: hash, tpkit's full validation (or the trusted bundled schema),
     canonical form; then the collection rules. Returns the ids of all entry files."""
     problems = inspection.problems
@@ -254,24 +270,35 @@ def _check_entries(files: BundleFiles, inspection: Inspection, checker, today: _
         check_loaded(result, loaded, options)
         result.loaded = None  # its text and data: read again from the bundle if a collection rule needs them
         results.append(result)
-        if result.ok and result.entry is not None:
+        entry, result.entry = result.entry, None  # kept below only if wanted
+        if result.ok and entry is not None:
             try:
-                canonical = canonical_json(result.entry)
+                canonical = canonical_json(entry)
             except Exception as exc:  # noqa: BLE001 - a text UTF-8 cannot hold
                 problems.add(name, str(exc))
                 continue
             if canonical != raw:
                 problems.add(name, "is not in canonical form (key order, indent, escapes, line ends or "
                                    "final newline differ from what tpkit writes)")
+            inspection.facts[entry.id] = Facts(entry.name, entry.license, index_row(entry), source_items(entry),
+                                               spec.sha256(raw))
+            if keep:
+                inspection.entries[entry.id] = entry
     check_collection(results, options)
     for result in results:
         for issue in result.issues:
             if issue.is_error:
                 problems.add(result.display, _issue_text(issue))
-        if result.ok and result.entry is not None:
-            inspection.entries[result.entry.id] = result.entry
-        result.entry = None
+                inspection.facts.pop(result.display.removeprefix("entries/").removesuffix(".json"), None)
     return entry_ids
+
+
+def read_entry(files: BundleFiles, inspection: Inspection, entry_id: str) -> Entry | None:
+    """A valid entry of the bundle: the one kept, or read and parsed again."""
+    if entry_id in inspection.entries:
+        return inspection.entries[entry_id]
+    raw = files.read(f"entries/{entry_id}.json", spec.MAX_ENTRY_BYTES)
+    return None if raw is None else Entry.model_validate_json(raw)  # it passed validation as these bytes
 
 
 def _derived(inspection: Inspection) -> tuple[str, list[str | None]]:
@@ -289,7 +316,7 @@ def _check_jsonld(files: BundleFiles, inspection: Inspection, entry_ids: set[str
     """Every entries/<id>.jsonld: present for each entry, and exactly what tpkit derives from it."""
     problems = inspection.problems
     fmt, defaults = _derived(inspection)
-    names = {entry.id: entry.name for entry in inspection.entries.values()}
+    names = {entry_id: facts.name for entry_id, facts in inspection.facts.items()}
     jsonld_ids = set()
     for name in sorted(files.sizes):
         match = ENTRY_FILE.fullmatch(name)
@@ -304,9 +331,11 @@ def _check_jsonld(files: BundleFiles, inspection: Inspection, entry_ids: set[str
         if raw is None:
             continue
         _check_hash(inspection, name, raw)
-        entry = inspection.entries.get(entry_id)
-        if entry is None or not complete:
+        if entry_id not in inspection.facts or not complete:
             continue  # the entry's own problems are reported; its JSON-LD cannot be derived
+        entry = read_entry(files, inspection, entry_id)
+        if entry is None:
+            continue
         options = defaults if entry.license is None else [None]
         if not any(raw == dumps(to_jsonld(entry, names, default_license=default, bundle_format=fmt))
                    for default in options):
@@ -355,11 +384,11 @@ def _check_index(files: BundleFiles, inspection: Inspection, entry_ids: set[str]
         problems.add(INDEX, f"has no row for entries/{entry_id}.json")
     import json
 
-    for entry_id, entry in inspection.entries.items():
+    for entry_id, facts in inspection.facts.items():
         row = rows.get(entry_id)
         if row is None:
             continue
-        expected = index_row(entry)
+        expected = facts.row
         for key in expected:
             if key != "id" and row.get(key) != expected[key]:
                 found, wanted = (json.dumps(v, ensure_ascii=False) for v in (row.get(key), expected[key]))
@@ -369,12 +398,11 @@ def _check_index(files: BundleFiles, inspection: Inspection, entry_ids: set[str]
 def _check_package_metadata(inspection: Inspection) -> None:
     """datapackage.json's licenses and sources are what tpkit derives from the entries."""
     descriptor = inspection.descriptor
-    entries = list(inspection.entries.values())
+    facts = [inspection.facts[key] for key in sorted(inspection.facts)]
     fmt, defaults = _derived(inspection)
-    expected_sources = sources(entries)
-    if descriptor.get("sources", []) != expected_sources:
+    if descriptor.get("sources", []) != merge_sources(pair for fact in facts for pair in fact.sources):
         inspection.problems.add(DATAPACKAGE, "\"sources\" are not the works the entries cite")
-    if fmt != "1.0" and descriptor.get("licenses", []) != licenses(entries, defaults[0]):
+    if fmt != "1.0" and descriptor.get("licenses", []) != licenses_of((f.license for f in facts), defaults[0]):
         inspection.problems.add(DATAPACKAGE, "\"licenses\" are not the entries' licenses (with \"tpkit.default_license\" "
                                              "for entries that name none)")
 
@@ -389,7 +417,8 @@ def _check_other_files(files: BundleFiles, inspection: Inspection) -> None:
 
 
 def inspect(path: str | os.PathLike, *, trusted_keys: Sequence[str | os.PathLike] = (),
-            trust_bundled_schema: bool = False, today: _dt.date | None = None) -> Inspection:
+            trust_bundled_schema: bool = False, today: _dt.date | None = None, keep: bool = False) -> Inspection:
+    """Every check of ``verify``; with ``keep``, the valid entries' models too (``load``)."""
     inspection = Inspection()
     problems = inspection.problems
     with open_bundle(Path(path), problems) as files:
@@ -403,8 +432,8 @@ def inspect(path: str | os.PathLike, *, trusted_keys: Sequence[str | os.PathLike
 
             check_signature(Path(path), files, descriptor_bytes, trusted_keys, problems)
         checker = _check_schemas(files, inspection, trust_bundled_schema)
-        entry_ids = _check_entries(files, inspection, checker, today)
-        complete = checker == "tpkit" and len(inspection.entries) == len(entry_ids)
+        entry_ids = _check_entries(files, inspection, checker, today, keep)
+        complete = checker == "tpkit" and len(inspection.facts) == len(entry_ids)
         _check_jsonld(files, inspection, entry_ids, complete)
         if not entry_ids and files.sizes:
             problems.add("entries/", "holds no entries")
@@ -432,7 +461,7 @@ def load(path: str | os.PathLike, *, trusted_keys: Sequence[str | os.PathLike] =
 
     With ``trusted_keys`` the bundle must be signed by one of them. Only content models this
     tpkit knows can be loaded (its entries become ``tpkit.models.Entry``)."""
-    inspection = inspect(path, trusted_keys=trusted_keys)
+    inspection = inspect(path, trusted_keys=trusted_keys, keep=True)
     if inspection.problems:
         raise BundleError(inspection.problems.sorted(str(path)), path)
     return [inspection.entries[key] for key in sorted(inspection.entries)]
