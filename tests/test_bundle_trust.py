@@ -22,6 +22,7 @@ from click.testing import CliRunner
 from conftest import ROOT
 from tpkit import bundle
 from tpkit.bundle import read as bundle_read
+from tpkit.bundle.sign import openssh_public
 from tpkit.cli import cli
 from tpkit.errors import BundleError, UsageError
 from tpkit.models import Entry
@@ -388,6 +389,12 @@ def test_pem_and_openssh_keys(built, tmp_path):
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "ssh")], check=True)
         bundle.sign(folder, tmp_path / "ssh")
         assert bundle.verify(folder, trusted_keys=[tmp_path / "ssh.pub"]) == []
+    (tmp_path / "locked.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.BestAvailableEncryption(b"pw")))
+    with pytest.raises(UsageError, match="encrypted"):
+        bundle.sign(folder, tmp_path / "locked.pem")
+    bundle.sign(folder, tmp_path / "locked.pem", b"pw")
+    assert bundle.verify(folder, trusted_keys=[tmp_path / "k.pub.pem"]) == []
     rsa = generate_private_key(public_exponent=65537, key_size=2048)
     (tmp_path / "rsa.pem").write_bytes(rsa.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                          serialization.NoEncryption()))
@@ -435,3 +442,19 @@ def no_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+def test_cli_sign_asks_for_the_passphrase_of_an_encrypted_key(built, tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    folder, _ = built
+    key = Ed25519PrivateKey.generate()
+    (tmp_path / "locked").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+                                                        serialization.BestAvailableEncryption(b"secret")))
+    (tmp_path / "locked.pub").write_bytes(openssh_public(key.public_key()) + b"\n")
+    result = CliRunner().invoke(cli, ["bundle", "sign", str(folder), "--key", str(tmp_path / "locked")], input="secret\n")
+    assert result.exit_code == 0, result.output
+    assert bundle.verify(folder, trusted_keys=[tmp_path / "locked.pub"]) == []
+    result = CliRunner().invoke(cli, ["bundle", "sign", str(folder), "--key", str(tmp_path / "locked")], input="wrong\n")
+    assert result.exit_code == 2 and "passphrase is wrong" in result.output

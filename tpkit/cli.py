@@ -401,11 +401,10 @@ def bundle_sign(path, key):
     """Verify a bundle, then write the detached Ed25519 signature of its datapackage.json
     (PATH/datapackage.json.sig for a folder, PATH.sig beside a zip)."""
     from tpkit import bundle as bundles
-    from tpkit.errors import UsageError as KeyUsageError
 
     try:
         written = bundles.sign(Path(path), Path(key))
-    except KeyUsageError as exc:
+    except UsageError as exc:
         if "is encrypted" not in str(exc):
             raise
         passphrase = click.prompt(f"passphrase for {key}", hide_input=True, err=True)
