@@ -458,3 +458,12 @@ def test_cli_sign_asks_for_the_passphrase_of_an_encrypted_key(built, tmp_path):
     assert bundle.verify(folder, trusted_keys=[tmp_path / "locked.pub"]) == []
     result = CliRunner().invoke(cli, ["bundle", "sign", str(folder), "--key", str(tmp_path / "locked")], input="wrong\n")
     assert result.exit_code == 2 and "passphrase is wrong" in result.output
+
+
+def test_export_refuses_a_bundle_that_verify_would_refuse(entries, monkeypatch):
+    monkeypatch.setattr(bundle.spec, "MAX_ENTRY_BYTES", 20_000)
+    with pytest.raises(UsageError, match=r"entries/\S+\.json would be [\d,]+ bytes, over the 20,000-byte limit"):
+        bundle.build_bundle(entries, name=NAME, version=VERSION)
+    monkeypatch.setattr(bundle.spec, "MAX_MEMBERS", 9)
+    with pytest.raises(UsageError, match="more than a bundle holds"):
+        bundle.build_bundle(entries, name=NAME, version=VERSION)

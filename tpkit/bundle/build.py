@@ -14,6 +14,7 @@ from tpkit.schema import load_schema
 
 from .canonical import canonical_json, dumps
 from .jsonld import to_jsonld
+from . import spec
 from .spec import (BUNDLE_FORMAT, DATAPACKAGE, DATAPACKAGE_PROFILE, DEFAULT_TITLE, ENTRY_SCHEMA, ENTRY_SCHEMA_PATH,
                    INDEX, INDEX_SCHEMA, INDEX_SCHEMA_PATH, INDEX_SCHEMA_REF, LICENSE_PATTERN, check_name,
                    check_version, content_model_version, license_url, schema_bytes, sha256)
@@ -146,6 +147,7 @@ def build_bundle(entries: Sequence[Entry], *, name: str, version: str, title: st
         titles[f"entries/{entry.id}.json"] = marks.plain(entry.name)
         titles[f"entries/{entry.id}.jsonld"] = f"{marks.plain(entry.name)} (schema.org JSON-LD)"
     files[INDEX] = dumps(build_index(entries, name=name, version=version))
+    _within_limits(files)
     titles[INDEX] = "Index of the entries"
     for schema_name, path in ((ENTRY_SCHEMA, ENTRY_SCHEMA_PATH), (INDEX_SCHEMA, INDEX_SCHEMA_PATH)):
         files[path] = schema_bytes(schema_name)
@@ -187,6 +189,19 @@ def build_bundle(entries: Sequence[Entry], *, name: str, version: str, title: st
         descriptor["tpkit"]["default_license"] = license  # what the JSON-LD of unlicensed entries names
     descriptor["resources"] = resources
     return {DATAPACKAGE: dumps(descriptor), **{path: files[path] for path in sorted(files)}}
+
+
+def _within_limits(files: dict[str, bytes]) -> None:
+    """Refuse to build a bundle that verify would refuse unread (see spec's limits)."""
+    if len(files) + 3 > spec.MAX_MEMBERS:
+        raise UsageError(f"{len(files) // 2:,} entries are more than a bundle holds "
+                         f"({(spec.MAX_MEMBERS - 4) // 2:,}); split the collection")
+    for path, data in files.items():
+        limit = (spec.MAX_JSONLD_BYTES if path.endswith(".jsonld") else spec.MAX_ENTRY_BYTES) \
+            if path.startswith("entries/") else spec.MAX_INDEX_BYTES
+        if len(data) > limit:
+            raise UsageError(f"{path} would be {len(data):,} bytes, over the {limit:,}-byte limit of a bundle's "
+                             f"{'entries' if path.startswith('entries/') else 'index'}; shorten or split it")
 
 
 def build_index(entries: Sequence[Entry], *, name: str, version: str) -> dict:

@@ -33,15 +33,18 @@ DEFAULT_TITLE = "Myofascial trigger point entries"
 JSONLD_VOCAB = "http://schema.org/"  # the namespace schema.org's own JSON-LD context maps terms to
 
 # -- limits: what a reader accepts before it inflates or parses anything ------------------------------
-# Each is far above what tpkit writes (a bundle of 1,000 entries: descriptor ~300 KB, index
-# ~250 KB, entries ~15 KB each) and low enough that parsing the worst JSON of that size (about 25
+# Each is far above what tpkit writes (a bundle of 1,000 entries: descriptor ~710 KB, index
+# ~370 KB, entries ~15 KB each) and low enough that parsing the worst JSON of that size (about 25
 # bytes of memory per byte of "{}," soup) keeps every bundle command under 500 MB.
 MAX_BUNDLE_BYTES = 512 * 1024 * 1024  # all files together, uncompressed; never held in memory at once
-MAX_MEMBERS = 50_004  # files in a bundle: 25,000 entries with their JSON-LD, and the four others
+MAX_MEMBERS = 20_004  # files in a bundle: 10,000 entries with their JSON-LD, and the four others
 MAX_DESCRIPTOR_BYTES = 8 * 1024 * 1024
 MAX_INDEX_BYTES = 8 * 1024 * 1024
-MAX_ENTRY_BYTES = 5 * 1024 * 1024  # tpkit validate's default size limit
-MAX_JSONLD_BYTES = 10 * 1024 * 1024  # compared byte for byte with what tpkit derives, never parsed
+# An entry of 1 MB is some sixty times a full one. Validating hostile JSON of that size (a
+# million one-letter list items, each a finding) peaks near 250 MB; at tpkit validate's 5 MB it
+# would be 900 MB, so a bundle's entries have a lower limit, which build_bundle keeps too.
+MAX_ENTRY_BYTES = 1024 * 1024
+MAX_JSONLD_BYTES = 2 * 1024 * 1024  # compared byte for byte with what tpkit derives, never parsed
 MAX_SCHEMA_BYTES = 1024 * 1024
 MAX_SIGNATURE_BYTES = 4096
 MAX_PROBLEMS = 1000  # reported one by one; the rest are counted
