@@ -152,6 +152,14 @@ def test_a_replaced_entry_schema_is_refused(built, schema):
     assert result.exit_code == 1
 
 
+def test_the_current_entry_schema_is_recorded_as_published():
+    digest = bundle.spec.sha256(bundle.spec.schema_bytes(bundle.spec.ENTRY_SCHEMA))
+    version = bundle.content_model_version()
+    assert digest in bundle.spec.PUBLISHED_ENTRY_SCHEMAS.get(version, ()), (
+        f"schemas/muscle-entry.schema.json changed: add {digest!r} to PUBLISHED_ENTRY_SCHEMAS[{version!r}] in "
+        "tpkit/bundle/spec.py, so that bundles of this schema verify (and keep the earlier digests)")
+
+
 def test_a_replaced_index_schema_is_refused(built):
     folder, _ = built
     (folder / "schemas" / "bundle-index.json").write_bytes(b"true")
