@@ -408,6 +408,8 @@ def test_pem_and_openssh_keys(built, tmp_path):
                                                          serialization.NoEncryption()))
     with pytest.raises(UsageError, match="Ed25519"):
         bundle.sign(folder, tmp_path / "rsa.pem")
+    with pytest.raises(UsageError, match="is a public key"):
+        bundle.sign(folder, tmp_path / "k.pub.pem")
     (tmp_path / "junk.pub").write_text("not a key\n")
     with pytest.raises(UsageError, match="not an OpenSSH or PEM public key"):
         bundle.verify(folder, trusted_keys=[tmp_path / "junk.pub"])

@@ -50,6 +50,8 @@ def load_private_key(path: str | os.PathLike, password: bytes | None = None):
 
     path = Path(path)
     data = _read_key_file(path)
+    if data.lstrip().startswith(b"ssh-") or b"PUBLIC KEY-----" in data:
+        raise UsageError(f"{path} is a public key; sign with the private key (the file without .pub)")
     try:
         if b"-----BEGIN OPENSSH PRIVATE KEY-----" in data:
             key = serialization.load_ssh_private_key(data, password)
