@@ -47,7 +47,7 @@ from hypothesis_jsonschema import from_schema  # noqa: E402
 from conftest import CASES, ENTRIES, TODAY  # noqa: E402
 from tpkit.cli import cli  # noqa: E402
 from tpkit.rules import RULES  # noqa: E402
-from tpkit.schema import load_schema  # noqa: E402
+from tpkit.schema import ecma_schema, load_schema  # noqa: E402
 
 # --------------------------------------------------------------------------- profiles
 
@@ -80,30 +80,13 @@ def fuzz(ci_examples: int, *, shrink: bool = True) -> settings:
 SCHEMA = load_schema()
 
 # JSON Schema patterns are ECMA-262 regular expressions, whose \s is not Python's: it also holds
-# U+FEFF and leaves out U+001C-U+001F and U+0085. jsonschema-rs (what tpkit runs) follows ECMA;
-# python-jsonschema hands the pattern to Python's re. The reference and the generator below use
-# the schema with each \s spelt out the ECMA way. (The schema writes \s only inside [...].)
+# U+FEFF and leaves out U+001C-U+001F and U+0085, and whose $ does not match before a final line
+# break. jsonschema-rs follows ECMA; python-jsonschema hands the pattern to Python's re. The
+# reference and the generator below use the schema as tpkit's python-jsonschema engine gets it,
+# with each pattern spelt out the ECMA way (tpkit.schema.ecma_schema, tested in test_schema.py).
 ECMA_WHITE_SPACE = ("\t\n\x0b\x0c\r \xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
                     + "\u2028\u2029\u202f\u205f\u3000\ufeff")
-_ECMA_CLASS_BODY = r"\t\n\x0b\x0c\r \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
-
-
-def ecma_pattern(pattern: str) -> str:
-    outside_classes = re.sub(r"\[(?:\\.|[^\]\\])*\]", "", pattern)
-    assert "\\s" not in outside_classes and "\\S" not in pattern, pattern
-    return pattern.replace("\\s", _ECMA_CLASS_BODY)
-
-
-def _ecma_patterns(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {key: ecma_pattern(value) if key == "pattern" and isinstance(value, str) else _ecma_patterns(value)
-                for key, value in node.items()}
-    if isinstance(node, list):
-        return [_ecma_patterns(value) for value in node]
-    return node
-
-
-ECMA_SCHEMA = _ecma_patterns(SCHEMA)
+ECMA_SCHEMA = ecma_schema(SCHEMA)
 REFERENCE = jsonschema.Draft202012Validator(ECMA_SCHEMA, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 
 
