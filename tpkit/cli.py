@@ -190,7 +190,7 @@ def _entries_to_export(paths, config, statuses, strict: bool, quiet: bool, no_ca
 
 
 def _settings(config, out, formats, *, paper, template, csl, publisher, book, bundle_version, jobs, incremental, force,
-              locale=None):
+              locale=None, pdf_engine=None, pdf_template=None, book_volumes=None):
     from tpkit.export import Settings
     from tpkit.writers import RenderOptions
 
@@ -198,11 +198,13 @@ def _settings(config, out, formats, *, paper, template, csl, publisher, book, bu
         out=Path(out),
         formats=formats,
         render=RenderOptions(paper=paper or config.paper, template=Path(template) if template else config.template,
-                             publisher=publisher or config.publisher),
+                             publisher=publisher or config.publisher, pdf_engine=pdf_engine or config.pdf_engine,
+                             pdf_template=Path(pdf_template) if pdf_template else config.pdf_template),
         style=csl or config.csl,
         locale=locale or config.locale,
         default_license=config.license,
         book_title=book,
+        book_volumes=book_volumes or config.book_volumes,
         bundle_name=config.bundle_name,
         bundle_version=bundle_version or config.bundle_version,
         jobs=jobs,
@@ -226,6 +228,12 @@ def _check_settings(settings) -> None:
             from tpkit.writers.docx_template import open_template
 
             open_template(template)  # a broken or hostile template stops here, before anything is written
+        if settings.render.pdf_template is not None and "pdf" in settings.formats:
+            from tpkit.writers.typst import check_template
+
+            if settings.render.pdf_engine != "typst":
+                raise ValueError("--pdf-template is a Typst template: it needs --pdf-engine typst")
+            check_template(settings.render.pdf_template)
         if "bundle" in settings.formats:
             from tpkit.bundle import check_name, check_version
 
@@ -258,6 +266,12 @@ _EXPORT_OPTIONS = [
     click.option("-q", "--quiet", is_flag=True, help="Print only problems."),
     click.option("--no-cache", is_flag=True, help="Validate every file, even those unchanged since the last run."),
     click.option("--follow-symlinks", is_flag=True, help=_FOLLOW_HELP),
+    click.option("--pdf-engine", type=click.Choice(["reportlab", "typst"]), default=None,
+                 help="PDF engine: reportlab (default) or typst (tagged, accessible PDF/UA-1)."),
+    click.option("--pdf-template", type=click.Path(exists=True, dir_okay=False), default=None,
+                 help="A Typst .typ template the typst engine uses instead of tpkit's own."),
+    click.option("--book-volumes", type=click.Choice(["region"]), default=None,
+                 help="Write the book as volumes: one per body region."),
 ]
 
 
@@ -278,7 +292,7 @@ def _with_options(options):
 @_with_options(_EXPORT_OPTIONS)
 @click.pass_context
 def export(ctx, paths, formats, book, jobs, out, statuses, paper, template, csl, locale, publisher, bundle_version,
-           strict, quiet, no_cache, follow_symlinks):
+           strict, quiet, no_cache, follow_symlinks, pdf_engine, pdf_template, book_volumes):
     """Validate, then write DOCX, PDF or bundle exports of PATHS (default entries/) under --out.
 
     Files land in DIR/docx/<id>.docx, DIR/pdf/<id>.pdf, DIR/bundle/ and DIR/<name>-<version>.zip.
@@ -291,7 +305,8 @@ def export(ctx, paths, formats, book, jobs, out, statuses, paper, template, csl,
         raise click.UsageError("--book needs --format pdf")
     settings = _settings(config, out, tuple(dict.fromkeys(formats)), paper=paper, template=template, csl=csl,
                          publisher=publisher, book=book, bundle_version=bundle_version, jobs=jobs,
-                         incremental=False, force=True, locale=locale)
+                         incremental=False, force=True, locale=locale, pdf_engine=pdf_engine,
+                         pdf_template=pdf_template, book_volumes=book_volumes)
     _check_settings(settings)
     entries, names = _entries_to_export(paths, config, statuses, strict, quiet, no_cache, follow_symlinks)
     if not entries:
@@ -309,7 +324,7 @@ def export(ctx, paths, formats, book, jobs, out, statuses, paper, template, csl,
 @_with_options([o for o in _EXPORT_OPTIONS])
 @click.pass_context
 def build(ctx, paths, jobs, force, book_title, out, statuses, paper, template, csl, locale, publisher, bundle_version,
-          strict, quiet, no_cache, follow_symlinks):
+          strict, quiet, no_cache, follow_symlinks, pdf_engine, pdf_template, book_volumes):
     """The main job: validate, then export DOCX, PDF, the bundle and a book of the whole collection.
 
     Only outputs whose inputs changed are rebuilt (a manifest in --out records what made
@@ -320,7 +335,8 @@ def build(ctx, paths, jobs, force, book_title, out, statuses, paper, template, c
     config = _project_config()
     settings = _settings(config, out, FORMATS, paper=paper, template=template, csl=csl, publisher=publisher,
                          book=book_title or config.book_title, bundle_version=bundle_version,
-                         jobs=jobs or os.cpu_count() or 1, incremental=True, force=force, locale=locale)
+                         jobs=jobs or os.cpu_count() or 1, incremental=True, force=force, locale=locale,
+                         pdf_engine=pdf_engine, pdf_template=pdf_template, book_volumes=book_volumes)
     _check_settings(settings)
     entries, names = _entries_to_export(paths, config, statuses, strict, quiet, no_cache, follow_symlinks)
     if not entries:

@@ -33,6 +33,9 @@ class Config:
     locale: str | None = None  # citation locale (BCP 47); else each entry's language
     size_limit: int = 5 * 1024 * 1024
     trusted_keys: tuple[Path, ...] = ()  # public keys a bundle must be signed by (tpkit bundle verify)
+    pdf_engine: str = "reportlab"
+    pdf_template: Path | None = None  # Typst template for the typst engine
+    book_volumes: str | None = None  # "region": one book per body region
     path: Path | None = None  # where the configuration came from
 
 
@@ -48,6 +51,9 @@ _DESCRIPTIONS = {
     "locale": "citation locale such as \"en-GB\" (default: each entry's language, then the style's own)",
     "size_limit": "largest entry file accepted, in bytes",
     "trusted_keys": "list of public key files (relative to tpkit.toml) whose signature `tpkit bundle verify` requires",
+    "pdf_engine": "\"reportlab\" (default) or \"typst\" (tagged PDF/UA-1)",
+    "pdf_template": "path of a Typst .typ template the typst engine uses instead of tpkit's own",
+    "book_volumes": "\"region\": write one book per body region instead of one book",
 }
 
 
@@ -107,7 +113,11 @@ def load_config(path: Path | None) -> Config:
             raise ConfigError(f"{where}: paper must be \"a4\" or \"letter\", not \"{value}\"")
         if key == "locale" and not re.fullmatch(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*", value.strip()):
             raise ConfigError(f"{where}: locale must be a language tag such as \"en-GB\", not \"{value}\"")
-        if key == "template":
+        if key == "pdf_engine" and value not in ("reportlab", "typst"):
+            raise ConfigError(f"{where}: pdf_engine must be \"reportlab\" or \"typst\", not \"{value}\"")
+        if key == "book_volumes" and value != "region":
+            raise ConfigError(f"{where}: book_volumes must be \"region\", not \"{value}\"")
+        if key in ("template", "pdf_template"):
             value = (path.parent / value).resolve()
         if key == "csl" and value.endswith(".csl"):
             value = str((path.parent / value).resolve())

@@ -42,6 +42,7 @@ class Settings:
     locale: str | None = None  # citation locale; None: each entry's language, then the style's
     default_license: str | None = None
     book_title: str | None = None  # set: also write one PDF book of all entries
+    book_volumes: str | None = None  # "region": one book per body region instead of one book
     bundle_name: str = "tpkit-entries"
     bundle_version: str = "0.1.0"
     bundle_title: str | None = None
@@ -90,8 +91,22 @@ def _options_signature(settings: Settings) -> str:
         __version__, render.paper, render.publisher, render.timestamp.isoformat() if render.timestamp else None,
         os.environ.get("SOURCE_DATE_EPOCH"), settings.style, _file_digest(settings.style) if settings.style.endswith(".csl") else "",
         settings.locale,
-        _file_digest(render.template), settings.default_license,
+        _file_digest(render.template), settings.default_license, *_engine_signature(render),
     ])
+
+
+def _engine_signature(render: RenderOptions) -> list[str]:
+    """The PDF engine, and for Typst its template and every file of the template's folder (what it may read)."""
+    if render.pdf_engine == "reportlab":
+        return []  # the reportlab output's signature, as before engines existed
+    from tpkit.writers.typst import check_template
+
+    template = check_template(render.pdf_template)
+    hasher = hashlib.sha256()
+    for path in sorted(p for p in template.parent.rglob("*") if p.is_file()):
+        hasher.update(str(path.relative_to(template.parent)).encode("utf-8") + b"\0")
+        hasher.update(hashlib.sha256(path.read_bytes()).digest())
+    return [render.pdf_engine, template.name, hasher.hexdigest()]
 
 
 def _digest(*parts: str) -> str:
@@ -114,7 +129,7 @@ def build_entry_document(entry: "Entry", names: dict[str, str], settings: Settin
 
 def _render_entry(entry: "Entry", formats: tuple[str, ...], names: dict[str, str], settings: Settings) -> dict[str, bytes]:
     document = build_entry_document(entry, names, settings)
-    return {fmt: get_writer(fmt)(document, settings.render) for fmt in formats}
+    return {fmt: get_writer(fmt, settings.render)(document, settings.render) for fmt in formats}
 
 
 # What every task of a pool shares, handed to each worker once when it starts: a forked
@@ -140,17 +155,6 @@ def _render_entry_task(task: tuple[int, tuple[str, ...]]) -> dict[str, bytes]:
 def _write_bundle_task() -> None:
     entries, _, settings = _shared
     _write_bundle(entries, settings)
-
-
-def _write_book(path: Path, ordered: Sequence["Entry"], settings: Settings) -> None:
-    """The book, from the entries' handouts under ``pdf/`` beside it, which it reuses page for page."""
-    from tpkit.document import Document
-    from tpkit.layout import metadata_of
-    from tpkit.writers.pdf import write_book
-
-    documents = [Document(metadata_of(e, settings.default_license), ()) for e in ordered]
-    chapters = [path.parent / f"{entry.id}.pdf" for entry in ordered]
-    write_atomic(path, lambda stream: write_book(stream, documents, settings.book_title, settings.render, chapters))
 
 
 def _write_bundle(entries: Sequence["Entry"], settings: Settings) -> None:
@@ -216,22 +220,22 @@ def run_export(entries: Sequence["Entry"], settings: Settings, *, names: dict[st
             outcome.built.append(relpath)
             progress("built", relpath)
 
-    # The book: one PDF of every entry, by region and name, assembled from their handouts
-    # once those are written (see writers.pdfbook).
-    book: tuple[str, list["Entry"]] | None = None
+    # The book (or its volumes): every entry, by region and name, made once the handouts
+    # are written (the reportlab book reuses them; see tpkit.books).
+    book: list = []
     if settings.book_title and "pdf" in settings.formats and entries:
-        from tpkit.layout import collection_order
+        from tpkit import books
 
-        relpath = f"pdf/{slugify(settings.book_title)}.pdf"
-        if any(relpath == f"pdf/{e.id}.pdf" for e in entries):
-            raise UsageError(f"the book title \"{settings.book_title}\" would overwrite {relpath}; choose another title")
-        ordered = collection_order(entries)
-        fingerprint = _digest("book", settings.book_title, *(entry_prints[e.id] for e in ordered))
-        current[relpath] = {"fingerprint": fingerprint, "paths": [relpath]}
-        if fresh(relpath, fingerprint, [relpath]):
-            outcome.up_to_date.append(relpath)
-        else:
-            book = (relpath, ordered)
+        for volume in books.plan(entries, settings.book_title, settings.book_volumes):
+            relpath = volume.relpath
+            if any(relpath == f"pdf/{e.id}.pdf" for e in entries):
+                raise UsageError(f"the book title \"{volume.title}\" would overwrite {relpath}; choose another title")
+            fingerprint = _digest("book", volume.title, *(entry_prints[e.id] for e in volume.entries))
+            current[relpath] = {"fingerprint": fingerprint, "paths": [relpath]}
+            if fresh(relpath, fingerprint, [relpath]):
+                outcome.up_to_date.append(relpath)
+            else:
+                book.append(volume)
 
     # The bundle: a folder and a zip of the same files
     bundle_paths: list[str] = []
@@ -251,7 +255,7 @@ def run_export(entries: Sequence["Entry"], settings: Settings, *, names: dict[st
     if settings.jobs > 1 and (len(todo) > 1 or (book and bundle_paths)):
         # Loaded once here, inherited by every worker the pool forks.
         for fmt in sorted({fmt for _, fmts in todo for fmt in fmts} | ({"pdf"} if book else set())):
-            prepare_writer(fmt)
+            prepare_writer(fmt, settings.render)
         pool = ProcessPoolExecutor(max_workers=settings.jobs, initializer=_start_worker,
                                    initargs=(list(entries), names, settings))
     try:
@@ -269,9 +273,11 @@ def run_export(entries: Sequence["Entry"], settings: Settings, *, names: dict[st
             for entry, fmts in todo:
                 store(entry, _render_entry(entry, fmts, names, settings))
         if book:
-            _write_book(out / book[0], book[1], settings)
-            outcome.built.append(book[0])
-            progress("built", book[0])
+            def book_done(relpath: str) -> None:
+                outcome.built.append(relpath)
+                progress("built", relpath)
+
+            books.write_books(out, book, names, settings, book_done)
         if bundle_paths:
             if bundle_job:
                 bundle_job.result()

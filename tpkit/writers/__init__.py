@@ -19,7 +19,11 @@ from tpkit.document import Document, Metadata
 WRITERS: dict[str, tuple[str, str, str]] = {
     "docx": ("tpkit.writers.docx", "render", ".docx"),
     "pdf": ("tpkit.writers.pdf", "render", ".pdf"),
+    "pdf-typst": ("tpkit.writers.typst", "render", ".pdf"),
 }
+# PDF engines: --pdf-engine NAME -> the registry's writer for "pdf"
+PDF_ENGINES = {"reportlab": "pdf", "typst": "pdf-typst"}
+_LINK_SCHEMES = ("http://", "https://", "mailto:", "ftp://")
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,8 @@ class RenderOptions:
     template: Path | None = None  # a publisher's .docx whose styles, page setup, header and footer are used
     publisher: str | None = None  # printed in footers and on book covers
     timestamp: _dt.datetime | None = None  # the document date; see document_time()
+    pdf_engine: str = "reportlab"  # a name of PDF_ENGINES
+    pdf_template: Path | None = None  # a publisher's Typst template (the typst engine); None: tpkit's own
 
 
 def document_time(document: Document, options: RenderOptions) -> _dt.datetime:
@@ -75,15 +81,27 @@ def footer_line(meta: Metadata, publisher: str | None) -> str:
     return " \u00b7 ".join(parts)
 
 
-def get_writer(fmt: str) -> Callable[[Document, RenderOptions], bytes]:
-    module, function, _ = WRITERS[fmt]
+def safe_link(url: str | None) -> bool:
+    """Whether a run's link may become a live link (web and mail addresses); others print as text."""
+    return bool(url) and url.strip().lower().startswith(_LINK_SCHEMES) and not any(c.isspace() for c in url)
+
+
+def writer_name(fmt: str, options: RenderOptions | None = None) -> str:
+    """The registry's name of the writer that makes ``fmt`` with these options (the PDF engine)."""
+    if fmt == "pdf" and options is not None:
+        return PDF_ENGINES[options.pdf_engine]
+    return fmt
+
+
+def get_writer(fmt: str, options: RenderOptions | None = None) -> Callable[[Document, RenderOptions], bytes]:
+    module, function, _ = WRITERS[writer_name(fmt, options)]
     return getattr(import_module(module), function)
 
 
-def prepare_writer(fmt: str) -> None:
+def prepare_writer(fmt: str, options: RenderOptions | None = None) -> None:
     """Import a writer and load what each of its calls needs (the PDF fonts), so that worker
     processes forked afterwards start with them instead of each loading its own."""
-    module = import_module(WRITERS[fmt][0])
+    module = import_module(WRITERS[writer_name(fmt, options)][0])
     getattr(module, "prepare", lambda: None)()
 
 
