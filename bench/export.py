@@ -13,6 +13,13 @@ document against pandoc converting equivalent Markdown, one process per document
 --count entries again after one edit, in one process.
 Targets on 2 cores: all formats for 1,000 entries within 60 s; re-export after one
 edit within 1 s; the 1,000-entry book under 1 GB peak memory.
+
+    python bench/export.py --pdf-engines [--count 1000] [--sample 100]
+
+prints only the two PDF engines side by side: ms per handout in one process, the book
+of --count entries (wall time, peak memory of the largest process) as one book and as
+region volumes, and the re-build after editing one entry. Targets: Typst <= reportlab
+per handout; the Typst region volumes of 1,000 entries within 60 s, peak under 4 GB.
 """
 
 from __future__ import annotations
@@ -46,14 +53,29 @@ def timed(command: list[str], cwd: Path | None = None) -> tuple[float, int]:
     return seconds, max(peak, before) // 1024
 
 
-def in_process_ms(entries_dir: Path, fmt: str) -> float:
+def peak_of(command: list[str], cwd: Path | None = None) -> tuple[float, int]:
+    """Wall seconds and the peak RSS in MB of the largest process ``command`` ran (itself or a worker),
+    measured in a process of its own so that earlier commands do not count."""
+    probe = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
+             "r = subprocess.run(sys.argv[1:], capture_output=True, text=True); t = time.perf_counter() - t; "
+             "sys.stderr.write(r.stderr[-3000:]) if r.returncode else None; "
+             "print(t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024); sys.exit(r.returncode)")
+    result = subprocess.run([sys.executable, "-c", probe, *command], cwd=cwd, capture_output=True, text=True)
+    if result.returncode:
+        raise SystemExit(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
+    seconds, peak = result.stdout.split()
+    return float(seconds), int(peak)
+
+
+def in_process_ms(entries_dir: Path, fmt: str, engine: str = "reportlab") -> float:
     """ms per entry rendering ``fmt`` in this process, after one warm-up document."""
     from tpkit.export import Settings, _render_entry
     from tpkit.validate import validate_paths
+    from tpkit.writers import RenderOptions
 
     entries = validate_paths([entries_dir]).entries()
     names = {e.id: e.name for e in entries}
-    settings = Settings(out=Path(tempfile.mkdtemp()), formats=(fmt,))
+    settings = Settings(out=Path(tempfile.mkdtemp()), formats=(fmt,), render=RenderOptions(pdf_engine=engine))
     _render_entry(entries[0], (fmt,), names, settings)
     started = time.perf_counter()
     for entry in entries:
@@ -131,13 +153,17 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--sample", type=int, default=100)
+    parser.add_argument("--pdf-engines", action="store_true", help="only the two PDF engines side by side")
+    parser.add_argument("--in-process", nargs="+", metavar="FORMAT DIR [ENGINE]", help=argparse.SUPPRESS)
     parser.add_argument("--only", choices=["rebuild"], help="measure only the one-edit re-build")
     parser.add_argument("--rounds", type=int, default=3, help="with --only rebuild: edits to time")
-    parser.add_argument("--in-process", nargs=2, metavar=("FORMAT", "DIR"), help=argparse.SUPPRESS)
     parser.add_argument("--bundle-rewrite", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.in_process:
-        print(in_process_ms(Path(args.in_process[1]), args.in_process[0]))
+        print(in_process_ms(Path(args.in_process[1]), args.in_process[0], *args.in_process[2:]))
+        return
+    if args.pdf_engines:
+        pdf_engines(args.count, args.sample)
         return
     if args.bundle_rewrite:
         print(bundle_rewrite_seconds(Path(args.bundle_rewrite), args.rounds))
@@ -210,6 +236,53 @@ def main() -> None:
     print(f"cores: {cores}")
     for label, value in rows:
         print(f"{label:<{width}}  {value}")
+
+
+def pdf_engines(count: int, sample: int) -> None:
+    """reportlab and Typst side by side."""
+    cores = os.cpu_count() or 1
+    engines = ("reportlab", "typst")
+    rows: dict[str, dict[str, str]] = {}
+
+    def row(label: str, engine: str, value: str) -> None:
+        rows.setdefault(label, {})[engine] = value
+
+    with tempfile.TemporaryDirectory() as temp:
+        root = Path(temp)
+        os.environ["TPKIT_CACHE_DIR"] = str(root / "cache")
+        sample_dir, all_dir = root / "sample", root / "entries"
+        make_corpus(sample_dir, sample)
+        make_corpus(all_dir, count)
+        for engine in engines:
+            ms = float(subprocess.run([sys.executable, __file__, "--in-process", "pdf", str(sample_dir), engine],
+                                      capture_output=True, text=True, check=True).stdout)
+            row(f"ms per handout, one process ({sample} entries)", engine, f"{ms:.1f} ms")
+        for engine in engines:
+            out = root / f"book-{engine}"
+            seconds, peak = peak_of([*TPKIT, "export", str(all_dir), "--format", "pdf", "--book", "Benchmark Book",
+                                     "--pdf-engine", engine, "--jobs", str(cores), "--out", str(out), "-q"])
+            size = (out / "pdf" / "benchmark-book.pdf").stat().st_size / 1e6
+            row(f"handouts + one book of {count} entries, --jobs {cores}", engine,
+                f"{seconds:.1f} s, peak {peak} MB, book {size:.0f} MB")
+        for engine in engines:
+            out = root / f"volumes-{engine}"
+            command = [*TPKIT, "build", str(all_dir), "--book-title", "Benchmark Book", "--book-volumes", "region",
+                       "--pdf-engine", engine, "--jobs", str(cores), "--out", str(out), "-q"]
+            seconds, peak = peak_of(command, cwd=root)
+            volumes = len(list((out / "pdf").glob("benchmark-book-*.pdf")))
+            row(f"tpkit build, book as region volumes, {count} entries", engine,
+                f"{seconds:.1f} s, peak {peak} MB ({volumes} volumes)")
+            edited = sorted(all_dir.glob("*.json"))[count // 2]
+            data = json.loads(edited.read_text(encoding="utf-8"))
+            data["conclusion"] += f" Edited for {engine}."
+            edited.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+            seconds, peak = peak_of(command, cwd=root)
+            row("re-build after editing one entry (its volume again)", engine, f"{seconds:.2f} s, peak {peak} MB")
+    width = max(len(label) for label in rows)
+    print(f"cores: {cores}")
+    print(f"{'':<{width}}  {'reportlab':<40}  typst")
+    for label, values in rows.items():
+        print(f"{label:<{width}}  {values.get('reportlab', '-'):<40}  {values.get('typst', '-')}")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ pypdf = pytest.importorskip("pypdf")
 from click.testing import CliRunner  # noqa: E402
 
 from tpkit.cli import cli  # noqa: E402
-from tpkit.document import Figure, Paragraph, Run, Section  # noqa: E402
+from tpkit.document import Figure, Paragraph, Run, Section, Table  # noqa: E402
 from tpkit.layout import SECTIONS, build_document, collection_order  # noqa: E402
 from tpkit.writers import RenderOptions  # noqa: E402
 from tpkit.writers import pdf as reportlab_pdf  # noqa: E402
@@ -140,7 +140,7 @@ def test_some_sample_has_links(documents):
 def test_catalog_metadata_language_and_title_display(handouts, documents):
     document = documents[0]
     with pikepdf.open(io.BytesIO(handouts[document.meta.id])) as pdf:
-        assert str(pdf.Root.Lang) == "en"
+        assert str(pdf.Root.Lang) == document.meta.language != "en"  # the samples say en-GB
         assert pdf.Root.ViewerPreferences.DisplayDocTitle is True
         assert pdf.Root.MarkInfo.Marked is True
         assert str(pdf.docinfo.Title) == document.meta.title
@@ -262,7 +262,13 @@ def test_same_words_in_the_same_section_order_as_reportlab(handouts, documents):
         theirs = _section_text(reportlab_pdf.render(document, options), document)
         ours = _section_text(handouts[document.meta.id], document)
         assert ours[0] == theirs[0] == HEADINGS
-        assert ours[1] == theirs[1], document.meta.id
+        assert ours[1].keys() == theirs[1].keys()
+        tables = {s.heading for s in document.sections if any(isinstance(b, Table) for b in s.blocks)}
+        for heading, text in ours[1].items():
+            if heading in tables:  # pdftotext reads reportlab's table cells in a different order
+                assert Counter(text) == Counter(theirs[1][heading]), (document.meta.id, heading)
+            else:
+                assert text == theirs[1][heading], (document.meta.id, heading)
 
 
 # ----------------------------------------------------------------------------- page setup, determinism
@@ -391,13 +397,19 @@ def test_book_in_one_compile(book):
                 assert document.meta.title in text and document.meta.region_label in text
 
 
-def test_book_and_volumes_from_the_cli(tmp_path):
+def test_book_and_volumes_from_the_cli(tmp_path, sample_entries):
+    from tpkit.export import slugify
+    from tpkit.vocabulary import REGION_LABELS
+
+    expected = sorted(f"{slugify('Handbook ' + REGION_LABELS[e.region])}.pdf" for e in
+                      {e.region: e for e in sample_entries}.values())
+    assert len(expected) > 1
     out = tmp_path / "out"
     result = CliRunner().invoke(cli, ["build", str(ENTRIES), "--pdf-engine", "typst", "--book-volumes", "region",
                                       "--book-title", "Handbook", "--jobs", "2", "--out", str(out), "-q"])
     assert result.exit_code == 0, result.output
     volumes = sorted(p.name for p in (out / "pdf").glob("handbook-*.pdf"))
-    assert volumes == ["handbook-hip-and-pelvis.pdf", "handbook-trunk.pdf"]
+    assert volumes == expected
     with pikepdf.open(out / "pdf" / "handbook-trunk.pdf") as pdf:
         assert str(pdf.docinfo.Title) == "Handbook \u2014 Trunk"
     assert not (out / "pdf" / "handbook.pdf").exists()

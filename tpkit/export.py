@@ -132,6 +132,16 @@ def _render_entry(entry: "Entry", formats: tuple[str, ...], names: dict[str, str
     return {fmt: get_writer(fmt, settings.render)(document, settings.render) for fmt in formats}
 
 
+def _pool_context(settings: Settings):
+    """Forked workers, except for Typst: a child forked after its compiler ran in the parent
+    (as in a test session) inherits locks of threads it does not have, and hangs."""
+    if settings.render.pdf_engine != "typst":
+        return None
+    import multiprocessing
+
+    return multiprocessing.get_context("spawn")
+
+
 # What every task of a pool shares, handed to each worker once when it starts: a forked
 # worker inherits it without pickling, so a task is only an index. (Pickling a thousand
 # entries for the bundle's task cost about a second.)
@@ -257,7 +267,7 @@ def run_export(entries: Sequence["Entry"], settings: Settings, *, names: dict[st
         for fmt in sorted({fmt for _, fmts in todo for fmt in fmts} | ({"pdf"} if book else set())):
             prepare_writer(fmt, settings.render)
         pool = ProcessPoolExecutor(max_workers=settings.jobs, initializer=_start_worker,
-                                   initargs=(list(entries), names, settings))
+                                   initargs=(list(entries), names, settings), mp_context=_pool_context(settings))
     try:
         # The book and the bundle need every entry but not each other: with a pool, a worker
         # writes the bundle (which needs no handout) from the start, and this process

@@ -19,8 +19,11 @@ Design notes
   alt text), links, and marks page headers, footers and backgrounds as artifacts; asked
   for ``ua-1`` it refuses a document that breaks the standard, which becomes a
   ``TypstRenderError`` (exit 2) naming the entry.
-* Only the DejaVu fonts shipped in ``tpkit/fonts`` (system fonts ignored) and Typst's
-  root is the template's folder: a template cannot read files elsewhere.
+* Only the DejaVu fonts shipped in ``tpkit/fonts`` and, for a publisher's template, those in
+  a ``fonts/`` folder beside it (system fonts ignored); Typst's root is the template's
+  folder, so a template cannot read files elsewhere.
+* Typst's compiler runs threads of its own: a process forked after it has compiled hangs
+  in its first compile, so pools of Typst work start their workers fresh ("spawn").
 * Deterministic: the document date is ``writers.document_time`` (``SOURCE_DATE_EPOCH`` or
   the entry's ``updated``), passed to Typst as its timestamp.
 """
@@ -38,7 +41,7 @@ from typing import Any, Sequence
 
 from tpkit import chart
 from tpkit.document import Document, Figure, Metadata
-from tpkit.write import OutputError
+from tpkit.errors import RenderError, UsageError
 from tpkit.writers import RenderOptions, document_time, safe_link
 
 __all__ = ["render", "render_book", "check_template", "TypstRenderError", "DEFAULT_TEMPLATE"]
@@ -48,8 +51,8 @@ PDF_STANDARD = "ua-1"
 _PAPER = {"a4": "a4", "letter": "us-letter"}
 
 
-class TypstRenderError(OutputError):
-    """Typst refused to typeset a document (a template error, or PDF/UA-1 broken)."""
+class TypstRenderError(RenderError):
+    """Typst refused to typeset a document (a template error, or PDF/UA-1 broken): exit 2."""
 
 
 # ----------------------------------------------------------------------------- the data
@@ -148,15 +151,19 @@ def _data(documents: Sequence[Document], options: RenderOptions, book: dict | No
 
 @lru_cache(maxsize=4)
 def _compiler(root: str):
+    """A compiler whose root is the template's folder, with tpkit's fonts and those of the
+    folder's ``fonts/`` (a publisher's house fonts); never the system's."""
     import typst
 
-    fonts = str(resources.files("tpkit") / "fonts")
-    return typst.Compiler(root=root, font_paths=[fonts], ignore_system_fonts=True)
+    fonts = [str(resources.files("tpkit") / "fonts")]
+    house = Path(root) / "fonts"
+    if house.is_dir() and Path(root) != DEFAULT_TEMPLATE.parent:
+        fonts.append(str(house))
+    return typst.Compiler(root=root, font_paths=fonts, ignore_system_fonts=True)
 
 
 def prepare() -> None:
-    """Nothing is loaded before worker processes fork: Typst's compiler holds threads of its
-    own, which a forked child would not have. Each process makes its compiler on first use."""
+    """Nothing to load before workers start: each process makes its compiler on first use."""
 
 
 def check_template(path: Path | None) -> Path:
@@ -165,7 +172,7 @@ def check_template(path: Path | None) -> Path:
         return DEFAULT_TEMPLATE
     path = Path(path)
     if path.suffix.lower() != ".typ" or not path.is_file():
-        raise TypstRenderError(f"PDF template {path} is not a Typst .typ file")
+        raise UsageError(f"PDF template {path} is not a Typst .typ file")
     return path.resolve()
 
 
