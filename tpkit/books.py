@@ -10,7 +10,6 @@ returned before the next starts and no worker inherits Typst's threads from a pa
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
@@ -72,9 +71,20 @@ def write_book(out: Path, book: Book, names: dict[str, str], settings: "Settings
 
 
 def _start_volume_worker() -> None:
-    from tpkit.validate import default_signals
+    """Ctrl-C is the parent's to report; SIGTERM (the parent stopping the pool) unwinds like an
+    interrupt, so a volume being written leaves no temporary file and nothing is written after."""
+    import signal
 
-    default_signals()
+    from tpkit.write import interrupt
+
+    def stop(signum, frame) -> None:
+        try:
+            interrupt(signum, frame)  # remembered: nothing is written afterwards
+        except KeyboardInterrupt:
+            raise SystemExit(130) from None  # a worker that ends quietly, without a traceback
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, stop)
 
 
 def _volume_task(args: tuple[Path, Book, dict[str, str], "Settings"]) -> str:
@@ -95,13 +105,16 @@ def write_books(out: Path, books: Sequence[Book], names: dict[str, str], setting
         return
     import multiprocessing
 
-    pool = ProcessPoolExecutor(max_workers=max(1, min(settings.jobs, len(books))),
-                               mp_context=multiprocessing.get_context("spawn"), max_tasks_per_child=1,
-                               initializer=_start_volume_worker)
+    # multiprocessing's pool, not concurrent.futures': on an interrupt it can stop (terminate)
+    # workers in the middle of a volume, which may take minutes, instead of waiting for them.
+    pool = multiprocessing.get_context("spawn").Pool(max(1, min(settings.jobs, len(books))),
+                                                     initializer=_start_volume_worker, maxtasksperchild=1)
     try:
-        for relpath in pool.map(_volume_task, [(out, book, names, settings) for book in books]):
+        for relpath in pool.imap(_volume_task, [(out, book, names, settings) for book in books]):
             done(relpath)
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.terminate()
         raise
-    pool.shutdown()
+    finally:
+        pool.close()
+        pool.join()
