@@ -376,6 +376,7 @@ def test_book_in_one_compile(book):
         contents_links = [target(a) for a in pdf.pages[1].get("/Annots", [])]
         with pdf.open_outline() as outline:
             top = [(item.title, [child.title for child in item.children]) for item in outline.root]
+    assert f"Page 2 of {total}" in texts[1] and "Page 1" not in texts[0]  # the contents' footer; none on the cover
     starts = sorted(set(n for n in contents_links if n))
     assert len(starts) == len(documents)
     contents = " ".join(texts[1].split())
