@@ -294,5 +294,4 @@ def metadata_of(entry: "Entry", default_license: str | None = None) -> Metadata:
         keywords=(entry.name, "trigger points", "myofascial pain", REGION_LABELS[entry.region]),
         language=entry.document_language,
         mark=STATUS_MARKS.get(entry.status),
-        language=entry.document_language,
     )

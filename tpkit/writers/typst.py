@@ -76,15 +76,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def chart_svg(figure: Figure) -> str:
-    """The body chart as SVG (an adapter: the chart module's Figure -> SVG function)."""
-    return chart.to_svg(figure)
-
-
 def _figure(figure: Figure) -> dict:
-    width, height = chart.chart_size(figure)
-    return {"type": "Figure", "svg": chart_svg(figure), "width": width, "height": height,
-            "caption": figure.caption, "alt_text": figure.alt_text,
+    """The chart as the chart module draws it for engines that embed SVG, at its print size."""
+    printed = chart.to_print_svg(figure)
+    return {"type": "Figure", "svg": printed.svg.decode("utf-8"), "width_mm": printed.width_mm,
+            "height_mm": printed.height_mm, "caption": figure.caption, "alt_text": figure.alt_text,
             "zones": _plain(figure.zones), "trigger_points": list(figure.trigger_points)}
 
 
