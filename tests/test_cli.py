@@ -187,7 +187,7 @@ def test_new_writes_a_valid_draft(tmp_path):
 def test_python_dash_m_and_no_heavy_imports():
     code = ("import sys, runpy; sys.argv=['tpkit','validate','--strict','entries'];\n"
             "try:\n    runpy.run_module('tpkit', run_name='__main__')\nexcept SystemExit as e:\n"
-            "    heavy=[m for m in ('docx','reportlab','citeproc','PIL') if m in sys.modules]\n"
+            "    heavy=[m for m in ('docx','reportlab','citeproc','PIL','typst') if m in sys.modules]\n"
             "    print(e.code, heavy)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("0 []"), out
