@@ -426,3 +426,15 @@ def test_config_keys_are_checked(tmp_path):
     result = subprocess.run([sys.executable, "-m", "tpkit", "export", str(ENTRIES), "--format", "pdf",
                              "--out", str(tmp_path / "o")], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 2 and "tpkit.toml:1" in result.stderr and "pdf_engine" in result.stderr
+
+
+def test_a_template_in_a_crowded_folder_is_refused(tmp_path, monkeypatch):
+    """Typst may read the template's whole folder, and the fingerprint covers it: a folder of its own."""
+    monkeypatch.setattr(typst_pdf, "TEMPLATE_FOLDER_LIMIT", 3)
+    template = tmp_path / "handout.typ"
+    template.write_text(typst_pdf.DEFAULT_TEMPLATE.read_text(encoding="utf-8"), encoding="utf-8")
+    for number in range(4):
+        (tmp_path / f"other-{number}.txt").write_text("x", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["export", str(ENTRIES / "piriformis.json"), "--format", "pdf", "--pdf-engine",
+                                      "typst", "--pdf-template", str(template), "--out", str(tmp_path / "out"), "-q"])
+    assert result.exit_code == 2 and "folder of their own" in result.output, result.output

@@ -99,14 +99,9 @@ def _engine_signature(render: RenderOptions) -> list[str]:
     """The PDF engine, and for Typst its template and every file of the template's folder (what it may read)."""
     if render.pdf_engine == "reportlab":
         return []  # the reportlab output's signature, as before engines existed
-    from tpkit.writers.typst import check_template
+    from tpkit.writers.typst import template_fingerprint
 
-    template = check_template(render.pdf_template)
-    hasher = hashlib.sha256()
-    for path in sorted(p for p in template.parent.rglob("*") if p.is_file()):
-        hasher.update(str(path.relative_to(template.parent)).encode("utf-8") + b"\0")
-        hasher.update(hashlib.sha256(path.read_bytes()).digest())
-    return [render.pdf_engine, template.name, hasher.hexdigest()]
+    return [render.pdf_engine, template_fingerprint(render.pdf_template)]
 
 
 def _digest(*parts: str) -> str:

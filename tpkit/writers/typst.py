@@ -169,7 +169,37 @@ def check_template(path: Path | None) -> Path:
     path = Path(path)
     if path.suffix.lower() != ".typ" or not path.is_file():
         raise UsageError(f"PDF template {path} is not a Typst .typ file")
-    return path.resolve()
+    path = path.resolve()
+    if path.parent == path.parent.parent:
+        raise UsageError(f"PDF template {path} lies in the file system's root; Typst could read every file: "
+                         "put it in a folder of its own")
+    return path
+
+
+TEMPLATE_FOLDER_LIMIT = 1000  # files in a template's folder: it is meant to hold the template and its assets
+
+
+def template_fingerprint(path: Path | None) -> str:
+    """A digest of the template and every file of its folder: what Typst may read while compiling.
+
+    A folder with more than TEMPLATE_FOLDER_LIMIT files (a home folder, say) is refused:
+    the template belongs in a folder of its own, which is also all that Typst can see.
+    """
+    import hashlib
+
+    template = check_template(path)
+    folder = template.parent
+    files = []
+    for index, file in enumerate(p for p in folder.rglob("*") if p.is_file()):
+        if index >= TEMPLATE_FOLDER_LIMIT:
+            raise UsageError(f"PDF template {template}: its folder {folder} holds more than "
+                             f"{TEMPLATE_FOLDER_LIMIT} files; keep the template and its assets in a folder of their own")
+        files.append(file)
+    hasher = hashlib.sha256(template.name.encode("utf-8") + b"\0")
+    for file in sorted(files):
+        hasher.update(str(file.relative_to(folder)).encode("utf-8") + b"\0")
+        hasher.update(hashlib.sha256(file.read_bytes()).digest())
+    return hasher.hexdigest()
 
 
 def _compile(data: str, options: RenderOptions, when: _dt.datetime, what: str) -> bytes:
