@@ -44,7 +44,7 @@ from tpkit.document import Document, Figure, Metadata
 from tpkit.errors import RenderError, UsageError
 from tpkit.writers import RenderOptions, document_time, safe_link
 
-__all__ = ["render", "render_book", "check_template", "TypstRenderError", "DEFAULT_TEMPLATE"]
+__all__ = ["render", "render_book", "check_template", "template_fingerprint", "TypstRenderError", "DEFAULT_TEMPLATE"]
 
 DEFAULT_TEMPLATE = Path(str(resources.files("tpkit") / "templates" / "handout.typ"))
 PDF_STANDARD = "ua-1"
