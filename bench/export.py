@@ -246,6 +246,7 @@ def pdf_engines(count: int, sample: int) -> None:
 
     def row(label: str, engine: str, value: str) -> None:
         rows.setdefault(label, {})[engine] = value
+        print(f"{label} [{engine}]: {value}", flush=True)  # as it comes: the whole run takes minutes
 
     with tempfile.TemporaryDirectory() as temp:
         root = Path(temp)
