@@ -54,7 +54,7 @@ from tpkit import fonts
 from tpkit.document import (
     BulletList, Document, Figure, Metadata, Paragraph, References, Run, SubHeading, Table,
 )
-from tpkit.writers import RenderOptions, document_time, footer_line, long_date, title_details
+from tpkit.writers import RenderOptions, document_time, footer_line, long_date, safe_link, title_details
 
 __all__ = ["render", "render_book", "write_book", "markup", "plain"]
 
@@ -98,16 +98,10 @@ def prepare() -> None:
 
 # ----------------------------------------------------------------------------- escaping
 
-_LINK_SCHEMES = ("http://", "https://", "mailto:", "ftp://")
-
 
 def plain(text: str) -> str:
     """A plain text as reportlab paragraph markup: ``&``, ``<``, ``>`` escaped, nothing interpreted."""
     return escape(text)
-
-
-def _safe_link(url: str | None) -> bool:
-    return bool(url) and url.strip().lower().startswith(_LINK_SCHEMES) and not any(c.isspace() for c in url)
 
 
 def markup(runs: Sequence[Run]) -> str:
@@ -126,7 +120,7 @@ def markup(runs: Sequence[Run]) -> str:
             text = f"<b>{text}</b>"
         if run.superscript:
             text = f"<super>{text}</super>"
-        if run.link and _safe_link(run.link):
+        if run.link and safe_link(run.link):
             text = f'<a href={quoteattr(run.link.strip())} color="{_LINK_HEX}">{text}</a>'
         parts.append(text)
     return "".join(parts)

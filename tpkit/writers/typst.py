@@ -42,7 +42,7 @@ from typing import Any, Sequence
 from tpkit import chart
 from tpkit.document import Document, Figure, Metadata
 from tpkit.errors import RenderError, UsageError
-from tpkit.writers import RenderOptions, document_time, safe_link
+from tpkit.writers import RenderOptions, document_time, footer_line, long_date, safe_link, title_details
 
 __all__ = ["render", "render_book", "check_template", "template_fingerprint", "TypstRenderError", "DEFAULT_TEMPLATE"]
 
@@ -84,39 +84,10 @@ def _figure(figure: Figure) -> dict:
             "zones": _plain(figure.zones), "trigger_points": list(figure.trigger_points)}
 
 
-def long_date(iso: str) -> str:
-    try:
-        day = _dt.date.fromisoformat(iso)
-    except ValueError:
-        return iso
-    return f"{day.day} {day.strftime('%B')} {day.year}"
-
-
-def _footer_line(meta: Metadata, options: RenderOptions) -> str:
-    parts: list[str] = []
-    if options.publisher:
-        parts.append(options.publisher)
-    if meta.license:
-        parts.append(f"License {meta.license}")
-    parts.append(f"Updated {long_date(meta.updated)}")
-    if meta.mark:
-        parts.append(f"Status: {meta.status}")
-    return " \u00b7 ".join(parts)
-
-
-def _meta_line(meta: Metadata) -> str:
-    details = [f"Updated {long_date(meta.updated)}"]
-    if meta.authors:
-        details.append(", ".join(meta.authors))
-    if meta.license:
-        details.append(meta.license)
-    return " \u00b7 ".join(details)
-
-
 def _entry(document: Document, options: RenderOptions) -> dict:
     meta = _plain(document.meta)
-    meta.update(metaline=_meta_line(document.meta), footer=_footer_line(document.meta, options),
-                updated_long=long_date(document.meta.updated))
+    meta.update(metaline=" \u00b7 ".join(title_details(document.meta)),
+                footer=footer_line(document.meta, options.publisher), updated_long=long_date(document.meta.updated))
     return {"meta": meta, "sections": _plain(document.sections)}
 
 
