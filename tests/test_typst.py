@@ -446,3 +446,25 @@ def test_a_template_in_a_crowded_folder_is_refused(tmp_path, monkeypatch):
     result = CliRunner().invoke(cli, ["export", str(ENTRIES / "piriformis.json"), "--format", "pdf", "--pdf-engine",
                                       "typst", "--pdf-template", str(template), "--out", str(tmp_path / "out"), "-q"])
     assert result.exit_code == 2 and "folder of their own" in result.output, result.output
+
+
+MONO = Path("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf")
+
+
+@pytest.mark.skipif(not MONO.is_file(), reason="no DejaVu Sans Mono on this system to play a house font")
+def test_house_fonts_come_from_the_templates_fonts_folder_never_the_system(documents, tmp_path):
+    def fonts_of(folder: Path, with_fonts: bool) -> set[str]:
+        folder.mkdir()
+        source = typst_pdf.DEFAULT_TEMPLATE.read_text(encoding="utf-8")
+        (folder / "house.typ").write_text(source.replace('#let sans = "DejaVu Sans"', '#let sans = "DejaVu Sans Mono"'),
+                                          encoding="utf-8")
+        if with_fonts:
+            (folder / "fonts").mkdir()
+            shutil.copy(MONO, folder / "fonts" / MONO.name)
+        data = typst_pdf.render(documents[0], replace(TYPST, pdf_template=folder / "house.typ"))
+        with pikepdf.open(io.BytesIO(data)) as pdf:
+            return {str(font.BaseFont).split("+")[-1] for page in pdf.pages
+                    for font in page.Resources.get("/Font", {}).values()}
+
+    assert "DejaVuSansMono" in fonts_of(tmp_path / "with", True)
+    assert "DejaVuSansMono" not in fonts_of(tmp_path / "without", False)  # installed, yet not used

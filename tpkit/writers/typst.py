@@ -119,14 +119,17 @@ def _data(documents: Sequence[Document], options: RenderOptions, book: dict | No
 @lru_cache(maxsize=4)
 def _compiler(root: str):
     """A compiler whose root is the template's folder, with tpkit's fonts and those of the
-    folder's ``fonts/`` (a publisher's house fonts); never the system's."""
+    folder's ``fonts/`` (a publisher's house fonts) and no others."""
     import typst
 
     fonts = [str(resources.files("tpkit") / "fonts")]
     house = Path(root) / "fonts"
     if house.is_dir() and Path(root) != DEFAULT_TEMPLATE.parent:
         fonts.append(str(house))
-    return typst.Compiler(root=root, font_paths=fonts, ignore_system_fonts=True)
+    # Neither the system's fonts nor those built into Typst (Libertinus, New Computer Modern,
+    # DejaVu Sans Mono): a template naming a font it did not bring gets Typst's "unknown font" warning.
+    book = typst.Fonts(include_system_fonts=False, include_embedded_fonts=False, font_paths=fonts)
+    return typst.Compiler(root=root, font_paths=book, ignore_system_fonts=True)
 
 
 def prepare() -> None:
