@@ -500,24 +500,44 @@ def test_font_digest_follows_references_not_object_numbers():
 
 
 def test_damaged_chapters_are_refused_with_a_book_error(documents):
-    """However a chapter is damaged, the linker says so; it never fails some other way."""
+    """However a chapter is damaged, the linker refuses it with a BookError, or the damage lies
+    in bytes it copies as they are and the book it writes is whole (read back by pypdf)."""
     import random
 
+    from tpkit.errors import BookError
     from tpkit.writers import pdfbook
 
     data = pdf.render(documents[0], RenderOptions())
+    front = pdf.render_book([documents[0]], "B", RenderOptions())
+    pages = len(reader(front).pages) + len(reader(data).pages)
+
+    def link(chapter: bytes) -> bytes:
+        out = io.BytesIO()
+        pdfbook.assemble(out, front, [], pdfbook.chapter_sources([chapter]), ["t"], number_width=len)
+        return out.getvalue()
+
+    assert len(reader(link(data)).pages) == pages  # the undamaged chapter links
+    for cut in (0, 10, len(data) // 2, len(data) - 40, len(data) - 2):  # (- 1 drops only the last newline)
+        with pytest.raises(BookError):
+            link(data[:cut])
     rng = random.Random(7)
-    damaged = [data[:cut] for cut in (0, 10, len(data) // 2, len(data) - 40, len(data) - 1)]
+    refused = 0
     for _ in range(60):
         at = rng.randrange(len(data))
-        damaged.append(data[:at] + bytes([rng.randrange(256)]) * rng.randint(1, 12) + data[at + 1:])
-    for chapter in damaged:
         try:
-            sources = pdfbook.chapter_sources([chapter])
-            pdfbook.assemble(io.BytesIO(), pdf.render_book([documents[0]], "B", RenderOptions()), [], sources,
-                             ["t"], number_width=len)
-        except pdfbook.BookError:
-            pass
+            book = link(data[:at] + bytes([rng.randrange(256)]) * rng.randint(1, 12) + data[at + 1:])
+        except BookError:
+            refused += 1
+            continue
+        assert len(pypdf.PdfReader(io.BytesIO(book), strict=True).pages) == pages, f"damage at byte {at}"
+    assert refused >= 30, refused  # bytes inserted before the cross-reference table move every later object
+
+
+def test_the_book_linker_does_not_import_the_pdf_writer():
+    """pdf -> pdfbook only: what both need (the page-number form) lives in writers.pagenumbers."""
+    code = ("import sys, tpkit.writers.pdfbook; "
+            "assert 'tpkit.writers.pdf' not in sys.modules and 'reportlab' not in sys.modules, sorted(sys.modules)")
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 @pytest.mark.parametrize("head", [

@@ -54,7 +54,8 @@ from tpkit import fonts
 from tpkit.document import (
     BulletList, Document, Figure, Metadata, Paragraph, References, Run, SubHeading, Table,
 )
-from tpkit.writers import RenderOptions, document_time, footer_line, long_date, safe_link, title_details
+from tpkit.writers import RenderOptions, document_time, footer_line, long_date, pdfbook, safe_link, title_details
+from tpkit.writers.pagenumbers import TocLink, page_form, page_text
 
 __all__ = ["render", "render_book", "write_book", "markup", "plain"]
 
@@ -337,15 +338,6 @@ class _TocLine(Flowable):
 _SAVE_LOCK = threading.Lock()
 
 
-@dataclass(frozen=True)
-class TocLink:
-    """A contents line: where it is on the front matter's pages, and which chapter it opens."""
-
-    page: int  # 0-based page of the front matter
-    rect: tuple[float, float, float, float]
-    chapter: int  # 0-based
-
-
 class _Values(dict):
     def __missing__(self, key: str) -> str:
         return "?"
@@ -474,8 +466,8 @@ class _DocTemplate(BaseDocTemplate):
         canvas.setFillColor(MUTED)
         canvas.drawString(left_x, y, _fit(_footer_line(meta, self.options, self.book_title), SANS, FOOTER_SIZE,
                                           self.width - 90))
-        canvas.deferred_text(f"page-{self.page}", right_x, y, SANS, FOOTER_SIZE, MUTED,
-                             f"Page {self.page} of {{total}}")
+        canvas.deferred_text(page_form(self.page), right_x, y, SANS, FOOTER_SIZE, MUTED,
+                             page_text(self.page, "{total}"))
         canvas.restoreState()
 
     def _decorate_cover(self, canvas: _Canvas, doc) -> None:
@@ -876,8 +868,6 @@ def render_book(documents: Sequence[Document], title: str, options: RenderOption
 def write_book(out: BinaryIO, documents: Sequence[Document], title: str, options: RenderOptions,
                chapters: Sequence[bytes | Path] | None = None) -> None:
     """``render_book``, written to a stream instead of returned (a book can be large)."""
-    from tpkit.writers import pdfbook
-
     _register_fonts()
     st = _styles()
     documents = list(documents)

@@ -5,8 +5,8 @@ footers and watermark. Only three things differ, and they are mended here, at th
 PDF objects, instead of typesetting the entry again:
 
 * "Page X of Y": each handout page draws its number through a form XObject of its own
-  (``/FormXob.page-N``, see ``pdf._Canvas.deferred_text``); the book gives each page a
-  copy of that form with the book's page number and total.
+  (named in ``writers.pagenumbers``, which the PDF writer shares); the book gives each page
+  a copy of that form with the book's page number and total.
 * The outline: each entry becomes a top-level item over its handout's section items.
 * The contents lines link to the first page of their entry.
 
@@ -28,16 +28,10 @@ import re
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Callable, Sequence, Union
+from typing import BinaryIO, Callable, Sequence, Union
 
 from tpkit.errors import BookError
-
-if TYPE_CHECKING:
-    from tpkit.writers.pdf import TocLink
-
-# The text operator of a page-number form as reportlab writes it (pdf._Canvas.save):
-# "BT 1 0 0 1 <x> 0 Tm /<font> 7.5 Tf 9 TL (Page 1 of 5) Tj T* ET"
-_NUMBER_TEXT = re.compile(rb"1 0 0 1 (-?[0-9.]+) 0 Tm (/\S+ [0-9.]+ Tf [0-9.]+ TL )\((Page [0-9]+ of [0-9]+)\) Tj")
+from tpkit.writers.pagenumbers import PAGE_TEXT_OPERATOR, TocLink, page_form_resource, page_text
 
 _STARTXREF = re.compile(rb"startxref\s+([0-9]+)\s+%%EOF\s*$")
 _XREF = re.compile(rb"xref\s+0 ([0-9]+)\s*?\n")
@@ -360,10 +354,10 @@ def _renumbered_form(obj: _Object, own: int, number: int, total: int, number_wid
         content = zlib.decompress(tail[len(b"\nstream\n"):end]) if b"/FlateDecode" in obj.head else tail[8:end]
     except zlib.error:
         content = b""
-    match = _NUMBER_TEXT.search(content)
+    match = PAGE_TEXT_OPERATOR.search(content)
     if match is None:
         raise BookError(f"{name}: the page-number form of page {own} has an unexpected form")
-    text = f"Page {number} of {total}"
+    text = page_text(number, total)
     x = f"{-number_width(text):.5f}".rstrip("0").rstrip(".")
     content = (content[:match.start()] + b"1 0 0 1 %s 0 Tm %s(%s) Tj" % (x.encode(), match.group(2), text.encode())
                + content[match.end():])
@@ -372,7 +366,7 @@ def _renumbered_form(obj: _Object, own: int, number: int, total: int, number_wid
     return _Object(head, b"\nstream\n" + data + b"endstream\n")
 
 
-def assemble(out: BinaryIO, front: bytes, toc_links: Sequence["TocLink"], sources: Sequence[_Source],
+def assemble(out: BinaryIO, front: bytes, toc_links: Sequence[TocLink], sources: Sequence[_Source],
              titles: Sequence[str], number_width: Callable[[str], float]) -> None:
     """Write to ``out`` the book: the pages of ``front`` then of every chapter (``sources``,
     from ``chapter_sources``), numbered through, with one outline.
@@ -448,7 +442,7 @@ def assemble(out: BinaryIO, front: bytes, toc_links: Sequence["TocLink"], source
         skip.update(font_graph)
         forms: dict[int, tuple[int, int]] = {}  # form object -> (page in chapter, page in book)
         for own, page in enumerate(pdf.pages, 1):
-            found = re.search(rb"/FormXob\.page-%d ([0-9]+) 0 R" % own, pdf.head(page))
+            found = re.search(re.escape(page_form_resource(own)) + rb" ([0-9]+) 0 R", pdf.head(page))
             if found is None:
                 raise BookError(f"{pdf.name}: page {own} has no page-number form")
             forms[int(found.group(1))] = (own, before + own)
