@@ -110,7 +110,17 @@ def test_parallel_rebuild_after_an_edit_is_what_a_fresh_serial_build_gives(colle
     build("serial", "--jobs", "1")
     parallel, serial = _tree(tmp_path / "parallel"), _tree(tmp_path / "serial")
     assert sorted(parallel) == sorted(serial)
+    # the manifests record the same outputs, files, sizes and digests; only the files' times differ
+    manifests = [_without_times(json.loads(tree.pop(".tpkit-manifest.json"))) for tree in (parallel, serial)]
+    assert manifests[0] == manifests[1]
     assert [name for name in parallel if parallel[name] != serial[name]] == []
+
+
+def _without_times(manifest: dict) -> dict:
+    for output in manifest["outputs"].values():
+        for record in output["files"].values():
+            record[1] = None
+    return manifest
 
 
 def test_build_is_incremental(collection, tmp_path, monkeypatch):
@@ -284,19 +294,54 @@ def test_interrupted_book_leaves_the_previous_book(collection, tmp_path, monkeyp
     assert not list(out.rglob("*.tmp"))
 
 
-def test_a_handout_changed_by_another_program_stops_the_book_with_a_way_out(collection, tmp_path):
+def test_a_handout_whose_bookmark_was_edited_is_rebuilt_not_copied_into_the_book(collection, tmp_path):
+    import pypdf
+
+    out = tmp_path / "out"
+    command = ["build", str(collection), "--book-title", "Hip", "--jobs", "1", "--out", str(out), "-q"]
+    assert invoke(*command).exit_code == 0
+    handout, book = out / "pdf" / "piriformis.pdf", out / "pdf" / "hip.pdf"
+    original = handout.read_bytes()
+    assert b"(Introduction)" in original
+    handout.write_bytes(original.replace(b"(Introduction)", b"(Introductiom)", 1))  # the same size
+    _edit(collection / "gluteus-medius.json")  # so that the book is made again
+    assert invoke(*command).exit_code == 0
+    assert handout.read_bytes() == original
+    titles = [item.title for item in _outline(pypdf.PdfReader(book).outline)]
+    assert "Introductiom" not in titles and "Introduction" in titles
+
+
+def _outline(items):
+    for item in items:
+        if isinstance(item, list):
+            yield from _outline(item)
+        else:
+            yield item
+
+
+def _edit(path: Path) -> None:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["conclusion"] += " Revised."
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+def test_a_handout_changed_behind_the_manifests_back_stops_the_book_with_a_way_out(collection, tmp_path):
+    """Size and time kept as they were: the fast path trusts the file, the book linker does not."""
     out = tmp_path / "out"
     command = ["build", str(collection), "--book-title", "Hip", "--jobs", "1", "--out", str(out), "-q"]
     assert invoke(*command).exit_code == 0
     book = out / "pdf" / "hip.pdf"
     before = book.read_bytes()
     handout = out / "pdf" / "piriformis.pdf"
-    handout.write_bytes(b"%PDF-1.7\n" + b"re-saved by another program" * 40 + b"\n%%EOF\n")
-    book.unlink()  # the book is made again; the handout, as far as the manifest knows, is up to date
+    status = handout.stat()
+    resaved = b"%PDF-1.7\n" + b"re-saved by another program" * 40 + b"\n%%EOF\n"
+    handout.write_bytes(resaved.ljust(status.st_size, b" "))
+    os.utime(handout, ns=(status.st_atime_ns, status.st_mtime_ns))
+    _edit(collection / "gluteus-medius.json")
     result = CliRunner().invoke(cli, command)
     assert result.exit_code == 2
     assert f"{handout}: no classic cross-reference table" in result.output and "--force" in result.output
-    assert not book.exists() and not list(out.rglob("*.tmp"))
+    assert book.read_bytes() == before and not list(out.rglob("*.tmp"))
     assert invoke(*command, "--force").exit_code == 0
     assert book.read_bytes()[:8] == before[:8] and handout.read_bytes().startswith(b"%PDF-1.4")
 

@@ -1,12 +1,17 @@
 """Export engine: validated entries -> files under ``--out``, shared by ``tpkit export`` and ``tpkit build``.
 
-Each output is a job with a fingerprint of everything that made it (the entry,
-the names it links to, tpkit's version, the options, the template and style
-files). ``build`` keeps those fingerprints in a manifest and skips outputs whose
-fingerprint has not changed; ``export`` simply makes everything it is asked for.
-Entry jobs can run in a process pool; every writer is deterministic, so the
-bytes do not depend on the number of processes. Every file is written
-atomically, and output paths come only from validated ids.
+Each output is a job with a fingerprint of everything that made it: the entry and the
+names it links to, the options, tpkit's code (``cache.code_fingerprint``: every file of the
+package, the shipped fonts too), the versions of the libraries that shape its bytes
+(``outputs.LIBRARIES``), and the resolved CSL file and template. ``build`` keeps those
+fingerprints, with the size and SHA-256 of every file written, in a manifest and skips
+outputs whose fingerprint has not changed and whose files are as tpkit wrote them;
+``export`` simply makes everything it is asked for. Both hold the output folder's lock
+and first remove what a killed run left there (``tpkit.outputs``).
+
+Entry jobs can run in a process pool; every writer is deterministic, so the bytes do not
+depend on the number of processes. Every file is written atomically, and output paths
+come only from validated ids.
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 from tpkit import __version__
 from tpkit.errors import UsageError
+from tpkit.outputs import (
+    Manifest, digests_of, files_under, library_versions, locked, remove_leftovers, sha256_of,
+)
 from tpkit.write import write_atomic
 from tpkit.writers import RenderOptions, get_writer, prepare_writer, suffix
 
@@ -30,7 +38,6 @@ if TYPE_CHECKING:
     from tpkit.models import Entry
 
 FORMATS = ("docx", "pdf", "bundle")
-MANIFEST = ".tpkit-manifest.json"
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,7 @@ class Outcome:
     built: list[str] = field(default_factory=list)
     up_to_date: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    leftovers: list[str] = field(default_factory=list)  # temporary files of a killed run, deleted
     seconds: float = 0.0
 
 
@@ -82,16 +90,22 @@ def _file_digest(path: str | os.PathLike | None) -> str:
     try:
         return hashlib.sha256(Path(path).read_bytes()).hexdigest()
     except OSError:
-        return str(path)  # a style name, not a file
+        return f"unreadable {path}"
 
 
 def _options_signature(settings: Settings) -> str:
+    from tpkit.cache import code_fingerprint
+    from tpkit.citations import resolve_style
+
     render = settings.render
+    try:
+        csl = _file_digest(resolve_style(settings.style))  # a style name: the file it names today
+    except ValueError:
+        csl = f"unknown style {settings.style}"  # refused later, when an entry is laid out
     return json.dumps([
-        __version__, render.paper, render.publisher, render.timestamp.isoformat() if render.timestamp else None,
-        os.environ.get("SOURCE_DATE_EPOCH"), settings.style, _file_digest(settings.style) if settings.style.endswith(".csl") else "",
-        settings.locale,
-        _file_digest(render.template), settings.default_license, *_engine_signature(render),
+        code_fingerprint(), render.paper, render.publisher, render.timestamp.isoformat() if render.timestamp else None,
+        os.environ.get("SOURCE_DATE_EPOCH"), settings.style, csl, settings.locale, _file_digest(render.template),
+        settings.default_license, *_engine_signature(render),
     ])
 
 
@@ -143,11 +157,11 @@ def _pool_context(settings: Settings):
 _shared: tuple[Sequence["Entry"], dict[str, str], Settings] | None = None
 
 
-def _start_worker(entries: Sequence["Entry"], names: dict[str, str], settings: Settings) -> None:
-    from tpkit.validate import default_signals
+def _start_worker(parent: int, entries: Sequence["Entry"], names: dict[str, str], settings: Settings) -> None:
+    from tpkit.workers import start_worker
 
     global _shared
-    default_signals()
+    start_worker(parent)
     _shared = (entries, names, settings)
 
 
@@ -157,16 +171,25 @@ def _render_entry_task(task: tuple[int, tuple[str, ...]]) -> dict[str, bytes]:
     return _render_entry(entries[index], formats, names, settings)
 
 
-def _write_bundle_task() -> None:
+def _write_bundle_task() -> dict[str, str]:
     entries, _, settings = _shared
-    _write_bundle(entries, settings)
+    return _write_bundle(entries, settings)
 
 
-def _write_bundle(entries: Sequence["Entry"], settings: Settings) -> None:
+def _write_bundle(entries: Sequence["Entry"], settings: Settings) -> dict[str, str]:
+    """The bundle folder and zip; for a build, the SHA-256 of each of their files (read back
+    where the bundle was written: in a worker, beside the book)."""
     from tpkit import bundle
 
     bundle.write_bundle(list(entries), settings.out, name=settings.bundle_name, version=settings.bundle_version,
                         title=settings.bundle_title, license=settings.default_license)
+    if not settings.incremental:
+        return {}
+    return digests_of(settings.out, [*files_under(settings.out, "bundle"), _zip_name(settings)])
+
+
+def _zip_name(settings: Settings) -> str:
+    return f"{settings.bundle_name}-{settings.bundle_version}.zip"
 
 
 # --- the engine ------------------------------------------------------------------
@@ -176,29 +199,45 @@ def run_export(entries: Sequence["Entry"], settings: Settings, *, names: dict[st
     """Write the outputs of ``entries`` under ``settings.out``; return what was built, skipped, removed.
 
     ``names`` maps every known entry id to its name (also of entries filtered out), for links.
+    Raises OutputError (exit 2) at once if another tpkit is writing to the same folder.
     """
     started = time.perf_counter()
+    prepare_out(settings.out)
+    with locked(settings.out):
+        outcome = _export_locked(entries, settings, names if names is not None else {e.id: e.name for e in entries},
+                                 progress or (lambda action, path: None))
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+def _export_locked(entries: Sequence["Entry"], settings: Settings, names: dict[str, str],
+                   progress: Callable[[str, str], None]) -> Outcome:
     out = settings.out
-    prepare_out(out)
-    names = names if names is not None else {e.id: e.name for e in entries}
-    progress = progress or (lambda action, path: None)
     outcome = Outcome()
+    for relpath in remove_leftovers(out, ("docx", "pdf")):
+        outcome.leftovers.append(relpath)
+        progress("removed leftover", relpath)
+    incremental = settings.incremental
+    manifest = Manifest(out, read=incremental)  # with --force too: it names what removed entries left
+    from tpkit.cache import code_fingerprint
+
     signature = _options_signature(settings)
-    manifest_path = out / MANIFEST
-    previous = _read_manifest(manifest_path) if settings.incremental else {}
-    current: dict[str, dict] = {}
+    versions = {fmt: "\n".join(library_versions(fmt)) for fmt in FORMATS}
 
     entry_prints = {
         e.id: _digest(e.model_dump_json(by_alias=True), json.dumps(
             sorted((a.muscle, names.get(a.muscle, "")) for a in e.associated_trigger_points)), signature)
         for e in entries
     }
+    fingerprints: dict[str, str] = {}
 
     def fresh(key: str, fingerprint: str, paths: list[str]) -> bool:
-        if settings.force or not settings.incremental:
-            return False
-        old = previous.get(key)
-        return bool(old) and old["fingerprint"] == fingerprint and all((out / p).exists() for p in paths)
+        fingerprints[key] = fingerprint
+        return incremental and not settings.force and manifest.fresh(key, fingerprint, paths)
+
+    def made(key: str, paths: list[str], digests: dict[str, str]) -> None:
+        if incremental:
+            manifest.record(key, fingerprints[key], paths, digests)
 
     # Per-entry files
     entry_formats = tuple(f for f in settings.formats if f in ("docx", "pdf"))
@@ -207,9 +246,7 @@ def run_export(entries: Sequence["Entry"], settings: Settings, *, names: dict[st
         needed = []
         for fmt in entry_formats:
             relpath = f"{fmt}/{entry.id}{suffix(fmt)}"
-            fingerprint = _digest(fmt, entry_prints[entry.id])
-            current[relpath] = {"fingerprint": fingerprint, "paths": [relpath]}
-            if fresh(relpath, fingerprint, [relpath]):
+            if fresh(relpath, _digest(fmt, entry_prints[entry.id], versions[fmt]), [relpath]):
                 outcome.up_to_date.append(relpath)
             else:
                 needed.append(fmt)
@@ -222,6 +259,7 @@ def run_export(entries: Sequence["Entry"], settings: Settings, *, names: dict[st
         for fmt, data in rendered.items():
             relpath = f"{fmt}/{entry.id}{suffix(fmt)}"
             write_atomic(out / relpath, data)
+            made(relpath, [relpath], {relpath: hashlib.sha256(data).hexdigest()} if incremental else {})
             outcome.built.append(relpath)
             progress("built", relpath)
 
@@ -235,8 +273,7 @@ def run_export(entries: Sequence["Entry"], settings: Settings, *, names: dict[st
             relpath = volume.relpath
             if any(relpath == f"pdf/{e.id}.pdf" for e in entries):
                 raise UsageError(f"the book title \"{volume.title}\" would overwrite {relpath}; choose another title")
-            fingerprint = _digest("book", volume.title, *(entry_prints[e.id] for e in volume.entries))
-            current[relpath] = {"fingerprint": fingerprint, "paths": [relpath]}
+            fingerprint = _digest("book", volume.title, versions["pdf"], *(entry_prints[e.id] for e in volume.entries))
             if fresh(relpath, fingerprint, [relpath]):
                 outcome.up_to_date.append(relpath)
             else:
@@ -245,12 +282,11 @@ def run_export(entries: Sequence["Entry"], settings: Settings, *, names: dict[st
     # The bundle: a folder and a zip of the same files
     bundle_paths: list[str] = []
     if "bundle" in settings.formats:
-        zip_name = f"{settings.bundle_name}-{settings.bundle_version}.zip"
-        paths = ["bundle", zip_name]
+        paths = ["bundle", _zip_name(settings)]
         fingerprint = _digest("bundle", settings.bundle_name, settings.bundle_version, settings.bundle_title or "",
-                              settings.default_license or "", os.environ.get("SOURCE_DATE_EPOCH", ""), __version__,
+                              settings.default_license or "", os.environ.get("SOURCE_DATE_EPOCH", ""), code_fingerprint(),
+                              versions["bundle"],
                               *(e.model_dump_json(by_alias=True) for e in sorted(entries, key=lambda e: e.id)))
-        current["bundle"] = {"fingerprint": fingerprint, "paths": paths}
         if fresh("bundle", fingerprint, paths):
             outcome.up_to_date.append("bundle")
         else:
@@ -262,7 +298,8 @@ def run_export(entries: Sequence["Entry"], settings: Settings, *, names: dict[st
         for fmt in sorted({fmt for _, fmts in todo for fmt in fmts} | ({"pdf"} if book else set())):
             prepare_writer(fmt, settings.render)
         pool = ProcessPoolExecutor(max_workers=settings.jobs, initializer=_start_worker,
-                                   initargs=(list(entries), names, settings), mp_context=_pool_context(settings))
+                                   initargs=(os.getpid(), list(entries), names, settings),
+                                   mp_context=_pool_context(settings))
     try:
         # The book and the bundle need every entry but not each other: with a pool, a worker
         # writes the bundle (which needs no handout) from the start, and this process
@@ -279,15 +316,14 @@ def run_export(entries: Sequence["Entry"], settings: Settings, *, names: dict[st
                 store(entry, _render_entry(entry, fmts, names, settings))
         if book:
             def book_done(relpath: str) -> None:
+                made(relpath, [relpath], {relpath: sha256_of(out / relpath)} if incremental else {})
                 outcome.built.append(relpath)
                 progress("built", relpath)
 
             books.write_books(out, book, names, settings, book_done)
         if bundle_paths:
-            if bundle_job:
-                bundle_job.result()
-            else:
-                _write_bundle(list(entries), settings)
+            digests = bundle_job.result() if bundle_job else _write_bundle(list(entries), settings)
+            made("bundle", bundle_paths, digests)
             outcome.built.extend(bundle_paths)
             progress("built", "bundle/")
             progress("built", bundle_paths[1])
@@ -298,29 +334,13 @@ def run_export(entries: Sequence["Entry"], settings: Settings, *, names: dict[st
     if pool:
         pool.shutdown()
 
-    if settings.incremental:
-        for key, old in previous.items():
-            if key in current:
-                stale = set(old["paths"]) - set(current[key]["paths"])
-            else:
-                stale = set(old["paths"])
-            for relpath in sorted(stale):
-                if _remove_output(out, relpath):
-                    outcome.removed.append(relpath)
-                    progress("removed", relpath)
-        write_atomic(manifest_path, (json.dumps({"tpkit": __version__, "outputs": current}, indent=1,
-                                                sort_keys=True) + "\n").encode("utf-8"))
-    outcome.seconds = time.perf_counter() - started
+    if incremental:
+        for relpath in manifest.stale_paths():
+            if _remove_output(out, relpath):
+                outcome.removed.append(relpath)
+                progress("removed", relpath)
+        manifest.save(__version__)
     return outcome
-
-
-def _read_manifest(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        outputs = data["outputs"]
-        return {k: v for k, v in outputs.items() if isinstance(v, dict) and "fingerprint" in v and "paths" in v}
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}  # no manifest or a damaged one: rebuild everything
 
 
 def _remove_output(out: Path, relpath: str) -> bool:

@@ -280,14 +280,6 @@ def check_collection(results: list[Result], options: Options | None = None) -> N
         results[index].add_issues(findings, options)
 
 
-def default_signals() -> None:
-    """In worker processes: the default SIGTERM and SIGINT, so that only the parent reports an interruption."""
-    import signal
-
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def _check_light(args: tuple[Path, str, Options]) -> Result:
     """check_file for a worker process: sends back only what reports and collection rules need."""
     result = check_file(*args)
@@ -393,7 +385,9 @@ def _check_files(files: list[tuple[Path, str]], options: Options, workers: int) 
         import multiprocessing
 
         context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
-        pool = context.Pool(workers, initializer=default_signals)
+        from tpkit.workers import start_worker
+
+        pool = context.Pool(workers, initializer=start_worker, initargs=(os.getpid(),))
         try:
             chunk = max(1, len(files) // (workers * 4))
             results = pool.map(_check_light, [(path, display, options) for path, display in files], chunksize=chunk)
