@@ -26,6 +26,28 @@ def update_goldens(request) -> bool:
     return request.config.getoption("--update-goldens")
 
 
+@pytest.fixture
+def golden(update_goldens):
+    """``golden(path, actual)``: compare ``actual`` with the golden file at ``path``. A golden
+    that is missing fails the test like one that differs; only ``--update-goldens`` writes one."""
+    import difflib
+
+    def check(path: Path, actual: str) -> None:
+        if update_goldens:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(actual, encoding="utf-8", newline="\n")
+            return
+        if not path.exists():
+            pytest.fail(f"golden {path} is missing: run pytest --update-goldens, review the file and commit it")
+        expected = path.read_text(encoding="utf-8")
+        if actual != expected:
+            diff = "".join(difflib.unified_diff(expected.splitlines(True), actual.splitlines(True),
+                                                f"golden/{path.name}", "actual", n=2))
+            pytest.fail(f"{path.name} differs from its golden (pytest --update-goldens rewrites it):\n{diff[:20000]}")
+
+    return check
+
+
 @pytest.fixture(scope="session")
 def sample_entries():
     from tpkit.validate import Options, validate_paths
