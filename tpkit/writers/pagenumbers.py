@@ -2,7 +2,7 @@
 contents' links.
 
 A handout draws "Page X of Y" on every page through a form XObject of its own, defined at
-save time when Y is known (``pdf._Canvas.deferred_text``). The book linker
+save time when Y is known (``pdf.page._Canvas.deferred_text``). The book linker
 (``writers.pdfbook``) finds each page's form by its name and rewrites its text with the
 book's page number and total. Both take the name and the text from here, so that neither
 imports the other.
@@ -32,7 +32,7 @@ def page_text(page: int | str, total: int | str) -> str:
     return PAGE_TEXT.format(page=page, total=total)
 
 
-# The text operator of a page-number form as reportlab writes it (pdf._Canvas.save):
+# The text operator of a page-number form as reportlab writes it (pdf.page._Canvas.save):
 # "BT 1 0 0 1 <x> 0 Tm /<font> 7.5 Tf 9 TL (Page 1 of 5) Tj T* ET"
 PAGE_TEXT_OPERATOR = re.compile(
     rb"1 0 0 1 (-?[0-9.]+) 0 Tm (/\S+ [0-9.]+ Tf [0-9.]+ TL )\(("
