@@ -22,6 +22,7 @@ from tpkit.document import Paragraph, Run, SubHeading
 from tpkit.layout import SECTIONS, TABLE_HEADER, build_document
 from tpkit.writers import RenderOptions, document_time
 from tpkit.writers import docx as docx_writer
+from tpkit.writers.docx import styles as docx_styles
 
 GOLDENS = Path(__file__).resolve().parent / "goldens" / "docx"
 GOLDEN_ENTRY = "gluteus-minimus"
@@ -90,7 +91,7 @@ def tpkit_styles(xml: bytes) -> bytes:
     """styles.xml without what python-docx's default template brings and tpkit leaves alone:
     the document defaults (tpkit sets the language) and the styles tpkit defines or changes."""
     root = etree.fromstring(xml)
-    ours = {name.lower() for name in (*docx_writer._ROLES.values(), docx_writer.TABLE_STYLE)}  # Word: "heading 1"
+    ours = {name.lower() for name in (*docx_styles._ROLES.values(), docx_writer.TABLE_STYLE)}  # Word: "heading 1"
     for child in list(root):
         if child.tag == f"{W}latentStyles" or (
                 child.tag == f"{W}style" and child.find(f"{W}name").get(f"{W}val").lower() not in ours):
