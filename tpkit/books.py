@@ -10,6 +10,7 @@ returned before the next starts and no worker inherits Typst's threads from a pa
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
@@ -70,12 +71,16 @@ def write_book(out: Path, book: Book, names: dict[str, str], settings: "Settings
     write_atomic(path, lambda stream: write_reportlab_book(stream, documents, book.title, settings.render, chapters))
 
 
-def _start_volume_worker() -> None:
+def _start_volume_worker(parent: int) -> None:
     """Ctrl-C is the parent's to report; SIGTERM (the parent stopping the pool) unwinds like an
-    interrupt, so a volume being written leaves no temporary file and nothing is written after."""
+    interrupt, so a volume being written leaves no temporary file and nothing is written after;
+    a parent killed outright takes the worker with it (as every pool worker of tpkit)."""
     import signal
 
+    from tpkit.workers import die_with_parent
     from tpkit.write import interrupt
+
+    die_with_parent(parent)
 
     def stop(signum, frame) -> None:
         try:
@@ -108,7 +113,8 @@ def write_books(out: Path, books: Sequence[Book], names: dict[str, str], setting
     # multiprocessing's pool, not concurrent.futures': on an interrupt it can stop (terminate)
     # workers in the middle of a volume, which may take minutes, instead of waiting for them.
     pool = multiprocessing.get_context("spawn").Pool(max(1, min(settings.jobs, len(books))),
-                                                     initializer=_start_volume_worker, maxtasksperchild=1)
+                                                     initializer=_start_volume_worker, initargs=(os.getpid(),),
+                                                     maxtasksperchild=1)
     try:
         for relpath in pool.imap(_volume_task, [(out, book, names, settings) for book in books]):
             done(relpath)
