@@ -621,3 +621,21 @@ def test_book_from_handout_files_even_past_the_open_file_limit(documents, tmp_pa
     assert pdf.render_book(order, "Files", options, chapters=files) == expected
     monkeypatch.setattr(resource, "getrlimit", lambda which: (65, 65))
     assert pdf.render_book(order, "Files", options, chapters=files) == expected
+
+
+def test_the_chart_is_never_shrunk_to_end_a_page(documents):
+    # Its views are chosen for their print size (every essential zone >= 40 mm^2 there): a chart
+    # that does not fit the rest of a page moves whole to the next one instead of shrinking.
+    from tpkit.document import Figure
+    from tpkit.writers.pdf.figures import _chart, _FigureBlock
+    from tpkit.writers.pdf.markup import _Para
+    from tpkit.writers.pdf import style
+
+    figure = next(block for document in documents for section in document.sections for block in section.blocks
+                  if isinstance(block, Figure))
+    chart = _chart(figure, 160 * 72 / 25.4)
+    _, chart_height = chart.wrap(1000, 10_000)
+    block = _FigureBlock(chart, _Para(figure.caption, style._styles().caption))
+    _, roomy = block.wrap(1000, 10_000)
+    _, tight = block.wrap(1000, roomy * 0.8)  # 80 % of what it needs is left on the page
+    assert tight == roomy > chart_height

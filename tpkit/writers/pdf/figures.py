@@ -41,33 +41,26 @@ def _substitute_fonts(node) -> None:
 
 
 class _FigureBlock(Flowable):
-    """The chart with its caption below, kept together; shrinks (down to MIN_SCALE) to end a page.
+    """The chart with its caption below, kept together and always at its print size.
 
-    A full-size chart that misses the page by a few lines would otherwise leave a
-    third of the page blank.
+    The chart's views are chosen so that every zone is readable at that size (tpkit.chart:
+    essential zones at least 40 mm², every zone 3 mm across); a chart shrunk to end a page
+    would break that promise, so one that does not fit moves whole to the next page.
     """
 
-    MIN_SCALE = 0.7
     GAP = 3.0
 
     def __init__(self, chart: Flowable, caption: RLParagraph):
         super().__init__()
         self.chart, self.caption = chart, caption
         self.spaceBefore, self.spaceAfter = 6, 8
-        self.scale = 1.0
         self.caption_height = 0.0
 
     def wrap(self, availWidth, availHeight):
         chart_w, chart_h = self.chart.wrap(availWidth, availHeight)
         _, self.caption_height = self.caption.wrap(availWidth, availHeight)
-        rest = self.GAP + self.caption_height
-        self.scale = 1.0
-        if chart_h + rest > availHeight and chart_h > 0:
-            fitted = (availHeight - rest) / chart_h
-            if fitted >= self.MIN_SCALE:
-                self.scale = fitted - 1e-6
         self.width = availWidth
-        self.height = chart_h * self.scale + rest
+        self.height = chart_h + self.GAP + self.caption_height
         self.chart_size = (chart_w, chart_h)
         return self.width, self.height
 
@@ -75,11 +68,7 @@ class _FigureBlock(Flowable):
         canvas = self.canv
         self.caption.drawOn(canvas, 0, 0)
         chart_w, _ = self.chart_size
-        canvas.saveState()
-        canvas.translate((self.width - chart_w * self.scale) / 2, self.caption_height + self.GAP)
-        canvas.scale(self.scale, self.scale)
-        self.chart.drawOn(canvas, 0, 0)
-        canvas.restoreState()
+        self.chart.drawOn(canvas, (self.width - chart_w) / 2, self.caption_height + self.GAP)
 
 
 class _ChartFlowable(Flowable):
