@@ -252,6 +252,11 @@ def check_loaded(result: Result, loaded: LoadedFile, options: Options) -> Result
     result.entry = entry
     result.valid = True
     result.links = tuple(item.muscle for item in entry.associated_trigger_points)
+    # Where collection rules would report (a link to a muscle without an entry, a shared id),
+    # found here, in the worker, while the text is at hand: one skip-parse of the file, instead
+    # of the parent reading and parsing it again for every file that gets such a warning.
+    result.positions = loaded.locate_many(
+        ["/id", *(f"/associated_trigger_points/{index}/muscle" for index in range(len(result.links)))])
     return result
 
 
