@@ -119,7 +119,9 @@ class BundleFiles:
         return f"sha256:{hasher.hexdigest()}"
 
     def _open(self, name: str) -> BinaryIO:
-        raise NotImplementedError
+        # Only the subclasses hold files; this class alone is the empty bundle of a path that is
+        # neither a folder nor a zip (its ``sizes`` is empty, so nothing asks it for a file).
+        raise FileNotFoundError(2, "no such file in the bundle", name)
 
     def close(self) -> None:
         pass
