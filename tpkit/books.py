@@ -109,18 +109,22 @@ def write_books(out: Path, books: Sequence[Book], names: dict[str, str], setting
             done(book.relpath)
         return
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
-    # multiprocessing's pool, not concurrent.futures': on an interrupt it can stop (terminate)
-    # workers in the middle of a volume, which may take minutes, instead of waiting for them.
-    pool = multiprocessing.get_context("spawn").Pool(max(1, min(settings.jobs, len(books))),
-                                                     initializer=_start_volume_worker, initargs=(os.getpid(),),
-                                                     maxtasksperchild=1)
+    # Not multiprocessing.Pool: with a worker per volume (maxtasksperchild=1) its termination
+    # could deadlock on the task queue's lock held by an idle replacement worker (seen in the
+    # tests). The executor replaces workers safely (max_tasks_per_child); on an interrupt its
+    # workers are stopped outright instead of finishing a volume that may take minutes.
+    executor = ProcessPoolExecutor(max(1, min(settings.jobs, len(books))),
+                                   mp_context=multiprocessing.get_context("spawn"), initializer=_start_volume_worker,
+                                   initargs=(os.getpid(),), max_tasks_per_child=1)
     try:
-        for relpath in pool.imap(_volume_task, [(out, book, names, settings) for book in books]):
+        for relpath in executor.map(_volume_task, [(out, book, names, settings) for book in books]):
             done(relpath)
     except BaseException:
-        pool.terminate()
+        workers = list((executor._processes or {}).values())  # the executor has no public way to stop them
+        executor.shutdown(wait=False, cancel_futures=True)
+        for worker in workers:
+            worker.terminate()
         raise
-    finally:
-        pool.close()
-        pool.join()
+    executor.shutdown()
